@@ -1,0 +1,246 @@
+/**
+ * Training kernels for TensorFlow.js's wasm backend.
+ *
+ * tfjs-backend-wasm 4.22 can run a DCGAN forward pass but not train one at a usable speed:
+ * - `Conv2DBackpropFilter` (the weight gradient of every conv) is not implemented at all;
+ * - `Conv2DBackpropInput` (the input gradient of conv2d AND the forward pass of conv2dTranspose,
+ *   i.e. most of a DCGAN generator) is a naive scalar loop, ~10× slower than XNNPACK's conv.
+ *
+ * Both are rewritten here as exact compositions of kernels the wasm backend runs fast (XNNPACK
+ * Conv2D, BatchMatMul, Transpose, StridedSlice, Concat, DepthToSpace). Nothing is approximated:
+ * every output element is the same sum of products as in the reference definition, just ordered by
+ * XNNPACK, so results agree with the cpu backend to float32 rounding (tested in
+ * wasm-kernels.test.ts).
+ *
+ * Kernels are called directly through the kernel registry on the wasm backend (not through tf ops),
+ * so nothing is recorded on the gradient tape and intermediates are freed at once by refcount.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { backend_util, type KernelConfig, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from "@tensorflow/tfjs";
+
+const BACKEND = "wasm";
+
+/** The subset of the wasm backend object the compositions need (refcounted dispose). */
+interface WasmBackendLike {
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+type Shape4 = [number, number, number, number];
+
+/** Runs wasm kernels by name and frees intermediates; one instance per kernel invocation. */
+class KernelCalls {
+  private readonly temps: TensorInfo[] = [];
+  constructor(private readonly backend: WasmBackendLike, private readonly originals: Map<string, KernelFunc>) {}
+
+  run(name: string, inputs: NamedTensorInfoMap, attrs: NamedAttrMap = {}): TensorInfo {
+    const original = this.originals.get(name);
+    const kernel = original ?? tf.getKernel(name, BACKEND)?.kernelFunc;
+    if (kernel == null) throw new Error(`wasm backend has no ${name} kernel`);
+    const out = kernel({ inputs, attrs, backend: this.backend as never }) as TensorInfo;
+    this.temps.push(out);
+    return out;
+  }
+
+  /** Hands `result` to the caller and frees every other intermediate. */
+  finish(result: TensorInfo): TensorInfo {
+    for (const t of this.temps) if (t !== result) this.backend.disposeData(t.dataId);
+    return result;
+  }
+
+  /** Frees everything (on error). */
+  abort(): void {
+    for (const t of this.temps) this.backend.disposeData(t.dataId);
+  }
+
+  transpose(x: TensorInfo, perm: number[]): TensorInfo {
+    if (perm.every((p, i) => p === i)) return x;
+    return this.run("Transpose", { x }, { perm });
+  }
+  reshape(x: TensorInfo, shape: number[]): TensorInfo {
+    return this.run("Reshape", { x }, { shape });
+  }
+  slice(x: TensorInfo, begin: number[], size: number[]): TensorInfo {
+    if (size.every((s, i) => s === x.shape[i]) && begin.every((b) => b === 0)) return x;
+    return this.run("Slice", { x }, { begin, size });
+  }
+  stridedSlice(x: TensorInfo, begin: number[], end: number[], strides: number[]): TensorInfo {
+    return this.run("StridedSlice", { x }, {
+      begin, end, strides, beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0,
+    });
+  }
+  zeros(shape: number[]): TensorInfo {
+    return this.run("Fill", {}, { shape, value: 0, dtype: "float32" });
+  }
+  /** Stride-1 (optionally dilated) NHWC conv with explicit padding. */
+  conv(x: TensorInfo, filter: TensorInfo, pads: [number, number, number, number], dilations: [number, number] = [1, 1]): TensorInfo {
+    const [t, b, l, r] = pads;
+    return this.run("Conv2D", { x, filter }, {
+      strides: [1, 1], pad: [[0, 0], [t, b], [l, r], [0, 0]], dataFormat: "NHWC", dilations, dimRoundingMode: undefined as never,
+    });
+  }
+}
+
+/**
+ * Crops then pads one spatial axis so that an explicit-padding conv reads rows [start, start+len) of
+ * `size` available rows: negative pads become crops (XNNPACK takes only non-negative padding).
+ */
+function cropPad(start: number, len: number, size: number): { begin: number; keep: number; padBefore: number; padAfter: number } {
+  const begin = Math.max(0, start);
+  const end = Math.min(size, start + len);
+  const keep = Math.max(0, end - begin);
+  return { begin, keep, padBefore: Math.max(0, -start), padAfter: Math.max(0, start + len - Math.max(size, start)) };
+}
+
+/**
+ * dW[kh,kw,ci,co] = Σ_{b,oh,ow} xpad[b, oh·s+kh, ow·s+kw, ci] · dy[b,oh,ow,co]
+ * is a stride-1 conv whose "batch" is ci, whose input channels are b, whose filter is dy
+ * (spatially oh×ow, dilated by the forward stride): conv(x as [ci,H,W,b], dy as [oh,ow,b,co]).
+ */
+function conv2DBackpropFilter(calls: KernelCalls, inputs: NamedTensorInfoMap, attrs: NamedAttrMap): TensorInfo {
+  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+  const format = backend_util.convertConv2DDataFormat(dataFormat);
+  const info = backend_util.computeConv2DInfo(x.shape as Shape4, filterShape, strides, 1, pad, dimRoundingMode, false, format);
+  const channelsLast = info.dataFormat === "channelsLast";
+  const { filterHeight: kh, filterWidth: kw, inHeight: h, inWidth: w, strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow } = info;
+
+  // Rows of the (padded) input that the last filter tap reads: (oh-1)*s + k.
+  const rows = cropPad(-info.padInfo.top, (oh - 1) * sh + kh, h);
+  const cols = cropPad(-info.padInfo.left, (ow - 1) * sw + kw, w);
+  if (rows.keep === 0 || cols.keep === 0) return calls.zeros(filterShape);
+
+  // x → [ci, H, W, b]; dy → [oh, ow, b, co]
+  let xt = calls.transpose(x, channelsLast ? [3, 1, 2, 0] : [1, 2, 3, 0]);
+  xt = calls.slice(xt, [0, rows.begin, cols.begin, 0], [xt.shape[0], rows.keep, cols.keep, xt.shape[3]]);
+  const dyt = calls.transpose(dy, channelsLast ? [1, 2, 0, 3] : [2, 3, 0, 1]);
+  const out = calls.conv(xt, dyt, [rows.padBefore, rows.padAfter, cols.padBefore, cols.padAfter], [sh, sw]); // [ci, kh, kw, co]
+  return calls.transpose(out, [1, 2, 0, 3]);
+}
+
+/**
+ * dx[b, i, j, ci] = Σ dy[b, oh, ow, co] · W[kh, kw, ci, co] over i + padTop = oh·s + kh.
+ * Split output rows by phase p = i mod s (likewise columns): for a phase only the taps
+ * kh ≡ (p + padTop) mod s contribute, and they form a stride-1 correlation of dy with the flipped
+ * sub-kernel W[r + s·m]. So s² small stride-1 convs (no inserted zeros), interleaved by DepthToSpace.
+ */
+function conv2DBackpropInput(calls: KernelCalls, inputs: NamedTensorInfoMap, attrs: NamedAttrMap): TensorInfo | null {
+  const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as tf.Conv2DBackpropInputAttrs;
+  const format = backend_util.convertConv2DDataFormat(dataFormat);
+  const info = backend_util.computeConv2DInfo(inputShape, filter.shape as Shape4, strides, 1, pad, dimRoundingMode, false, format);
+  if (info.dataFormat !== "channelsLast" || info.strideHeight !== info.strideWidth) return null;
+  const s = info.strideHeight;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co, filterHeight: kh, filterWidth: kw } = info;
+  const padTop = info.padInfo.top;
+  const padLeft = info.padInfo.left;
+
+  // Fully connected case (the generator's first layer: 1×1 latent → k×k): one matmul.
+  if (oh === 1 && ow === 1 && s === 1 && padTop === 0 && padLeft === 0 && h === kh && w === kw) {
+    const dy2 = calls.reshape(dy, [1, n, co]);
+    const w2 = calls.reshape(filter, [1, kh * kw * ci, co]);
+    const prod = calls.run("BatchMatMul", { a: dy2, b: w2 }, { transposeA: false, transposeB: true });
+    return calls.reshape(prod, [n, h, w, ci]);
+  }
+
+  // Filter as a conv filter for dy: [kh, kw, co, ci], spatially flipped.
+  const flipped = calls.run("Reverse", { x: calls.transpose(filter, [0, 1, 3, 2]) }, { dims: [0, 1] });
+  const qh = Math.ceil(h / s);
+  const qw = Math.ceil(w / s);
+
+  const phase = (p: number, padBefore: number, k: number) => {
+    const r = (p + padBefore) % s;
+    const taps = r < k ? Math.ceil((k - r) / s) : 0;
+    const c = (p + padBefore - r) / s;
+    // flipped index of tap r + s·(taps-1-j) is k-1-r-s·(taps-1) + s·j
+    return { taps, firstFlipped: k - 1 - r - s * (taps - 1), windowStart: c - taps + 1 };
+  };
+
+  const parts: TensorInfo[] = [];
+  for (let ph = 0; ph < s; ph++) {
+    const py = phase(ph, padTop, kh);
+    for (let pw = 0; pw < s; pw++) {
+      const px = phase(pw, padLeft, kw);
+      if (py.taps === 0 || px.taps === 0) {
+        parts.push(calls.zeros([n, qh, qw, ci]));
+        continue;
+      }
+      const rows = cropPad(py.windowStart, qh + py.taps - 1, oh);
+      const cols = cropPad(px.windowStart, qw + px.taps - 1, ow);
+      if (rows.keep === 0 || cols.keep === 0) {
+        parts.push(calls.zeros([n, qh, qw, ci]));
+        continue;
+      }
+      const sub = s === 1 ? flipped : calls.stridedSlice(
+        flipped,
+        [py.firstFlipped, px.firstFlipped, 0, 0],
+        [py.firstFlipped + s * (py.taps - 1) + 1, px.firstFlipped + s * (px.taps - 1) + 1, co, ci],
+        [s, s, 1, 1],
+      );
+      const input = calls.slice(dy, [0, rows.begin, cols.begin, 0], [n, rows.keep, cols.keep, co]);
+      parts.push(calls.conv(input, sub, [rows.padBefore, rows.padAfter, cols.padBefore, cols.padAfter]));
+    }
+  }
+  let dx = parts.length === 1 ? parts[0]! : calls.run("DepthToSpace", {
+    x: calls.run("Concat", parts as unknown as NamedTensorInfoMap, { axis: 3 }),
+  }, { blockSize: s, dataFormat: "NHWC" });
+  if (qh * s !== h || qw * s !== w) dx = calls.slice(dx, [0, 0, 0, 0], [n, h, w, ci]);
+  return dx;
+}
+
+/** Returns null when the case is not covered, and the original kernel runs instead. */
+type Composition = (calls: KernelCalls, inputs: NamedTensorInfoMap, attrs: NamedAttrMap) => TensorInfo | null;
+
+const COMPOSITIONS: Record<string, Composition> = {
+  Conv2DBackpropFilter: conv2DBackpropFilter,
+  Conv2DBackpropInput: conv2DBackpropInput,
+};
+
+/** Kernel names this module registers or replaces on the wasm backend. */
+export const WASM_TRAINING_KERNELS = Object.keys(COMPOSITIONS);
+
+const originals = new Map<string, KernelFunc>();
+let registered = false;
+
+function missingKernel(name: string): KernelFunc {
+  return () => {
+    throw new Error(`wasm backend has no ${name} kernel for this case`);
+  };
+}
+
+/**
+ * Registers (or replaces) the training kernels on the wasm backend. Idempotent; call after
+ * `tf.setBackend("wasm")` (it also works before, since kernels are registered by backend name).
+ */
+export function registerWasmTrainingKernels(): void {
+  if (registered) return;
+  for (const [name, compose] of Object.entries(COMPOSITIONS)) {
+    const existing = tf.getKernel(name, BACKEND);
+    const original = existing?.kernelFunc ?? missingKernel(name);
+    if (existing) {
+      originals.set(name, existing.kernelFunc);
+      tf.unregisterKernel(name, BACKEND);
+    }
+    const config: KernelConfig = {
+      kernelName: name,
+      backendName: BACKEND,
+      setupFunc: existing?.setupFunc,
+      disposeFunc: existing?.disposeFunc,
+      kernelFunc: ({ inputs, attrs, backend }) => {
+        const calls = new KernelCalls(backend as unknown as WasmBackendLike, originals);
+        try {
+          const result = compose(calls, inputs, attrs);
+          if (result === null) {
+            calls.abort();
+            return original({ inputs, attrs, backend });
+          }
+          return calls.finish(result);
+        } catch (error) {
+          calls.abort();
+          throw error;
+        }
+      },
+    };
+    tf.registerKernel(config);
+  }
+  registered = true;
+}
