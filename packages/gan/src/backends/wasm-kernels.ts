@@ -19,24 +19,100 @@ import * as tf from "@tensorflow/tfjs";
 import { backend_util, type KernelConfig, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from "@tensorflow/tfjs";
 
 const BACKEND = "wasm";
+export const INNER_TIMES: Map<string, number> | null = process.env.WASM_KERNEL_TIMES ? new Map() : null;
 
 /** The subset of the wasm backend object the compositions need (refcounted dispose). */
 interface WasmBackendLike {
   disposeData(dataId: object, force?: boolean): boolean;
 }
+interface WasmHeapBackend extends WasmBackendLike {
+  makeOutput(shape: number[], dtype: "float32"): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
 
 type Shape4 = [number, number, number, number];
+
+/**
+ * Small data-movement kernels written directly over the wasm heap in JS: tfjs-wasm's StridedSlice,
+ * Reverse and DepthToSpace are per-element loops with index arithmetic that cost more than the
+ * convolutions they feed (measured: DepthToSpace ~30 ms for a 1 MB tensor).
+ */
+class HeapOps {
+  constructor(private readonly backend: WasmHeapBackend, private readonly track: (t: TensorInfo) => TensorInfo) {}
+
+  private view(t: TensorInfo): Float32Array {
+    return this.backend.typedArrayFromHeap(t) as Float32Array;
+  }
+
+  /**
+   * Phase sub-filter for Conv2DBackpropInput: sub[jh, jw, o, i] = W[rh + s(th-1-jh), rw + s(tw-1-jw), i, o]
+   * (taps of one phase, spatially flipped, in/out channels swapped) from W [kh, kw, ci, co].
+   */
+  subFilter(filter: TensorInfo, rh: number, rw: number, th: number, tw: number, s: number): TensorInfo {
+    const [, kw, ci, co] = filter.shape as Shape4;
+    const out = this.track(this.backend.makeOutput([th, tw, co, ci], "float32"));
+    const src = this.view(filter);
+    const dst = this.view(out);
+    let d = 0;
+    for (let jh = 0; jh < th; jh++) {
+      const y = rh + s * (th - 1 - jh);
+      for (let jw = 0; jw < tw; jw++) {
+        const base = (y * kw + rw + s * (tw - 1 - jw)) * ci * co;
+        for (let o = 0; o < co; o++) {
+          for (let i = 0; i < ci; i++) dst[d++] = src[base + i * co + o]!;
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * out[b, ph + s·y, pw + s·x, c] = parts[ph·s + pw][b, y, x, c], cropped to `shape`; a null part is
+   * zeros. Each part is [n, qh, qw, c].
+   */
+  interleave(parts: (TensorInfo | null)[], s: number, shape: Shape4, qh: number, qw: number): TensorInfo {
+    const [n, h, w, c] = shape;
+    const out = this.track(this.backend.makeOutput(shape, "float32"));
+    const dst = this.view(out);
+    for (let ph = 0; ph < s; ph++) {
+      for (let pw = 0; pw < s; pw++) {
+        const part = parts[ph * s + pw];
+        const src = part == null ? null : this.view(part);
+        for (let b = 0; b < n; b++) {
+          for (let y = 0, oy = ph; y < qh && oy < h; y++, oy += s) {
+            let si = ((b * qh + y) * qw) * c;
+            for (let x = 0, ox = pw; x < qw && ox < w; x++, ox += s) {
+              const di = ((b * h + oy) * w + ox) * c;
+              if (src == null) dst.fill(0, di, di + c);
+              else for (let k = 0; k < c; k++) dst[di + k] = src[si + k]!;
+              si += c;
+            }
+          }
+        }
+      }
+    }
+    return out;
+  }
+}
 
 /** Runs wasm kernels by name and frees intermediates; one instance per kernel invocation. */
 class KernelCalls {
   private readonly temps: TensorInfo[] = [];
-  constructor(private readonly backend: WasmBackendLike, private readonly originals: Map<string, KernelFunc>) {}
+  readonly js: HeapOps;
+  constructor(private readonly backend: WasmHeapBackend, private readonly originals: Map<string, KernelFunc>) {
+    this.js = new HeapOps(backend, (t) => {
+      this.temps.push(t);
+      return t;
+    });
+  }
 
   run(name: string, inputs: NamedTensorInfoMap, attrs: NamedAttrMap = {}): TensorInfo {
     const original = this.originals.get(name);
     const kernel = original ?? tf.getKernel(name, BACKEND)?.kernelFunc;
     if (kernel == null) throw new Error(`wasm backend has no ${name} kernel`);
+    const t0 = performance.now();
     const out = kernel({ inputs, attrs, backend: this.backend as never }) as TensorInfo;
+    if (INNER_TIMES) INNER_TIMES.set(name, (INNER_TIMES.get(name) ?? 0) + performance.now() - t0);
     this.temps.push(out);
     return out;
   }
@@ -142,49 +218,33 @@ function conv2DBackpropInput(calls: KernelCalls, inputs: NamedTensorInfoMap, att
     return calls.reshape(prod, [n, h, w, ci]);
   }
 
-  // Filter as a conv filter for dy: [kh, kw, co, ci], spatially flipped.
-  const flipped = calls.run("Reverse", { x: calls.transpose(filter, [0, 1, 3, 2]) }, { dims: [0, 1] });
   const qh = Math.ceil(h / s);
   const qw = Math.ceil(w / s);
-
   const phase = (p: number, padBefore: number, k: number) => {
     const r = (p + padBefore) % s;
     const taps = r < k ? Math.ceil((k - r) / s) : 0;
     const c = (p + padBefore - r) / s;
-    // flipped index of tap r + s·(taps-1-j) is k-1-r-s·(taps-1) + s·j
-    return { taps, firstFlipped: k - 1 - r - s * (taps - 1), windowStart: c - taps + 1 };
+    return { r, taps, windowStart: c - taps + 1 };
   };
 
-  const parts: TensorInfo[] = [];
+  const parts: (TensorInfo | null)[] = [];
   for (let ph = 0; ph < s; ph++) {
     const py = phase(ph, padTop, kh);
     for (let pw = 0; pw < s; pw++) {
       const px = phase(pw, padLeft, kw);
-      if (py.taps === 0 || px.taps === 0) {
-        parts.push(calls.zeros([n, qh, qw, ci]));
-        continue;
-      }
       const rows = cropPad(py.windowStart, qh + py.taps - 1, oh);
       const cols = cropPad(px.windowStart, qw + px.taps - 1, ow);
-      if (rows.keep === 0 || cols.keep === 0) {
-        parts.push(calls.zeros([n, qh, qw, ci]));
+      if (py.taps === 0 || px.taps === 0 || rows.keep === 0 || cols.keep === 0) {
+        parts.push(null); // no tap of the filter reaches this phase: zeros
         continue;
       }
-      const sub = s === 1 ? flipped : calls.stridedSlice(
-        flipped,
-        [py.firstFlipped, px.firstFlipped, 0, 0],
-        [py.firstFlipped + s * (py.taps - 1) + 1, px.firstFlipped + s * (px.taps - 1) + 1, co, ci],
-        [s, s, 1, 1],
-      );
+      const sub = calls.js.subFilter(filter, py.r, px.r, py.taps, px.taps, s);
       const input = calls.slice(dy, [0, rows.begin, cols.begin, 0], [n, rows.keep, cols.keep, co]);
       parts.push(calls.conv(input, sub, [rows.padBefore, rows.padAfter, cols.padBefore, cols.padAfter]));
     }
   }
-  let dx = parts.length === 1 ? parts[0]! : calls.run("DepthToSpace", {
-    x: calls.run("Concat", parts as unknown as NamedTensorInfoMap, { axis: 3 }),
-  }, { blockSize: s, dataFormat: "NHWC" });
-  if (qh * s !== h || qw * s !== w) dx = calls.slice(dx, [0, 0, 0, 0], [n, h, w, ci]);
-  return dx;
+  if (s === 1 && parts[0] != null && qh === h && qw === w) return parts[0];
+  return calls.js.interleave(parts, s, [n, h, w, ci], qh, qw);
 }
 
 /** Returns null when the case is not covered, and the original kernel runs instead. */
@@ -226,7 +286,7 @@ export function registerWasmTrainingKernels(): void {
       setupFunc: existing?.setupFunc,
       disposeFunc: existing?.disposeFunc,
       kernelFunc: ({ inputs, attrs, backend }) => {
-        const calls = new KernelCalls(backend as unknown as WasmBackendLike, originals);
+        const calls = new KernelCalls(backend as unknown as WasmHeapBackend, originals);
         try {
           const result = compose(calls, inputs, attrs);
           if (result === null) {
