@@ -18,6 +18,8 @@ export const CartoonFacesDatasetSchema = z
     /** DiceBear styles to mix. */
     styles: z.array(z.enum(["adventurer", "lorelei", "avataaars", "big-smile", "micah", "notionists"])).min(1).default(["adventurer", "lorelei"]),
     seed: z.number().int().min(0).default(0),
+    /** Backgrounds behind the faces: "varied" (any colour, some gradients; the default), "pastel" or "white". */
+    background: z.enum(["varied", "pastel", "white"]).optional(),
   })
   .strict();
 
@@ -28,6 +30,8 @@ export const FolderDatasetSchema = z
     path: z.string().min(1, "path must name a folder of images"),
     /** Use at most this many images (all when omitted). */
     limit: z.number().int().positive().optional(),
+    /** Skip images whose shorter side is below this many pixels (default: half the resolution). */
+    min_size: z.number().int().positive().optional(),
   })
   .strict();
 
