@@ -1,0 +1,44 @@
+/**
+ * Vitest globalSetup: one PostgreSQL server for the whole test run.
+ * - DATABASE_URL set → that server.
+ * - else → one throwaway embedded PostgreSQL in a temp folder, stopped and deleted after the run.
+ * Test files get their own fresh database on it through `createTestDatabase()` from `@ganboard/db/testing`.
+ * The server URL reaches workers both through vitest's provide/inject and through the environment
+ * (GANBOARD_TEST_DATABASE_URL), so child processes that tests spawn can see it too.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { TestProject } from "vitest/node";
+import { startOrJoinEmbedded, type EmbeddedHandle } from "../../packages/db/src/embedded/server.ts";
+import { dropRunDatabases, TEST_RUN_ID_ENV, TEST_URL_ENV } from "../../packages/db/src/testing.ts";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    ganboardTestDatabaseUrl: string;
+    ganboardTestRunId: string;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const runId = `${Date.now().toString(36)}${process.pid.toString(36)}`;
+  let embedded: EmbeddedHandle | null = null;
+  let url = process.env.DATABASE_URL;
+  if (!url) {
+    // Temp home: concurrent vitest runs must not share (and stop) each other's server.
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "ganboard-test-pg-"));
+    fs.chmodSync(home, 0o755); // as root the server runs as `postgres`, which must reach its data folder
+    embedded = await startOrJoinEmbedded({ home, ephemeral: true, handleSignals: true });
+    url = embedded.url;
+  }
+  process.env[TEST_URL_ENV] = url;
+  process.env[TEST_RUN_ID_ENV] = runId;
+  project.provide("ganboardTestDatabaseUrl", url);
+  project.provide("ganboardTestRunId", runId);
+
+  return async () => {
+    // Test files normally drop their own databases; this catches those that crashed or forgot.
+    if (!embedded) await dropRunDatabases(url!, runId).catch(() => {});
+    await embedded?.release();
+  };
+}
