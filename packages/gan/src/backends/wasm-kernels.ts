@@ -123,6 +123,11 @@ class KernelCalls {
     return result;
   }
 
+  /** A new reference to x's data (no copy). */
+  share(x: TensorInfo): TensorInfo {
+    return shareData(this.backend as WasmHeapBackend & { incRef(dataId: object): void }, x);
+  }
+
   /** Frees everything (on error). */
   abort(): void {
     for (const t of this.temps) this.backend.disposeData(t.dataId);
@@ -248,11 +253,49 @@ function conv2DBackpropInput(calls: KernelCalls, inputs: NamedTensorInfoMap, att
 }
 
 /** Returns null when the case is not covered, and the original kernel runs instead. */
+/**
+ * tfjs-wasm's BatchMatMul is fast only for plain A·B; with transposeA/transposeB it runs a strided
+ * loop 10–25× slower (the generator's first-layer weight gradient zᵀ·dY took 17 ms instead of 0.7).
+ * Transposing the operand explicitly (a cheap copy) and multiplying plainly is exact and faster.
+ */
+function batchMatMul(calls: KernelCalls, inputs: NamedTensorInfoMap, attrs: NamedAttrMap): TensorInfo | null {
+  const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
+  const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
+  if (!transposeA && !transposeB) return null;
+  const swapLast = (t: TensorInfo) => {
+    const perm = t.shape.map((_, i) => i);
+    const r = perm.length;
+    [perm[r - 2], perm[r - 1]] = [perm[r - 1]!, perm[r - 2]!];
+    return calls.transpose(t, perm);
+  };
+  return calls.run("BatchMatMul", { a: transposeA ? swapLast(a) : a, b: transposeB ? swapLast(b) : b }, { transposeA: false, transposeB: false });
+}
+
+/**
+ * The engine clones every tensor it saves for the backward pass through Identity, and tfjs-wasm's
+ * Identity copies the data (300+ copies per DCGAN step). Tensor data is immutable in tfjs, so sharing
+ * the buffer by reference count is exact — it is what the cpu backend's Identity does.
+ */
+function shareData(backend: WasmHeapBackend & { incRef(dataId: object): void }, x: TensorInfo): TensorInfo {
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
 type Composition = (calls: KernelCalls, inputs: NamedTensorInfoMap, attrs: NamedAttrMap) => TensorInfo | null;
 
 const COMPOSITIONS: Record<string, Composition> = {
   Conv2DBackpropFilter: conv2DBackpropFilter,
   Conv2DBackpropInput: conv2DBackpropInput,
+  BatchMatMul: batchMatMul,
+  Identity: (calls, inputs) => {
+    const { x } = inputs as { x: TensorInfo };
+    return x.dtype === "string" ? null : calls.share(x);
+  },
+  // Cast to the same dtype is an Identity (the gradient of clone() is such a Cast).
+  Cast: (calls, inputs, attrs) => {
+    const { x } = inputs as { x: TensorInfo };
+    return x.dtype === (attrs as unknown as tf.CastAttrs).dtype && x.dtype !== "string" ? calls.share(x) : null;
+  },
 };
 
 /** Kernel names this module registers or replaces on the wasm backend. */
