@@ -415,16 +415,17 @@ Napi::Value Slice(const Napi::CallbackInfo& info) {
   return Id(info, t);
 }
 
-// stridedSlice(id, begin, end, strides, outShape) over already-normalised per-dimension ranges.
+// stridedSlice(id, begin, counts, strides, outShape): element k of dim d is begin[d] + k * strides[d].
 Napi::Value StridedSlice(const Napi::CallbackInfo& info) {
   Tensor t = T(info, 0);
-  auto begin = V(info, 1), end = V(info, 2), strides = V(info, 3), outShape = V(info, 4);
+  auto begin = V(info, 1), counts = V(info, 2), strides = V(info, 3), outShape = V(info, 4);
   for (size_t d = 0; d < begin.size(); d++) {
-    int64_t b = begin[d], e = end[d], s = strides[d];
+    int64_t b = begin[d], n = counts[d], s = strides[d];
     if (s > 0) {
-      t = t.slice(d, b, std::max(b, e), s);
+      t = t.slice(d, b, b + n * s, s);
+      if (t.size(d) > n) t = t.narrow(d, 0, n);
     } else {
-      auto idx = at::arange(b, e, s, at::TensorOptions().dtype(at::kLong).device(t.device()));
+      auto idx = at::arange(b, b + n * s, s, at::TensorOptions().dtype(at::kLong).device(t.device()));
       t = t.index_select(d, idx);
     }
   }
