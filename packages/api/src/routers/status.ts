@@ -1,0 +1,59 @@
+import { desc } from "drizzle-orm";
+import { migrationStatus, runners as runnersTable, serverVersion } from "@ganboard/db";
+import { publicProcedure } from "../trpc.ts";
+
+/** A runner that has not been seen for this long is shown offline (runners heartbeat every few seconds). */
+export const RUNNER_OFFLINE_AFTER_MS = 30_000;
+
+export interface RunnerStatus {
+  id: string;
+  hostname: string;
+  pid: number;
+  backend: string | null;
+  device: string | null;
+  startedAt: string;
+  lastSeenAt: string;
+  currentTrialId: string | null;
+  online: boolean;
+}
+
+export interface SystemStatus {
+  database: {
+    version: string;
+    embedded: boolean;
+    url: string;
+    migrations: { applied: number; total: number; latest: string | null; pending: number };
+  };
+  runners: RunnerStatus[];
+  checkedAt: string;
+}
+
+/** The status page: which database, how far migrated, and which runners are around. */
+export const statusProcedure = publicProcedure.query(async ({ ctx }): Promise<SystemStatus> => {
+  const [version, migrations, runnerRows] = await Promise.all([
+    serverVersion(ctx.sql),
+    migrationStatus(ctx.sql),
+    ctx.db.select().from(runnersTable).orderBy(desc(runnersTable.lastSeenAt)),
+  ]);
+  const now = Date.now();
+  return {
+    database: {
+      version,
+      embedded: ctx.database.embedded,
+      url: ctx.database.maskedUrl,
+      migrations: { ...migrations, pending: migrations.total - migrations.applied },
+    },
+    runners: runnerRows.map((row) => ({
+      id: row.id,
+      hostname: row.hostname,
+      pid: row.pid,
+      backend: row.backend,
+      device: row.device,
+      startedAt: row.startedAt.toISOString(),
+      lastSeenAt: row.lastSeenAt.toISOString(),
+      currentTrialId: row.currentTrialId,
+      online: row.stoppedAt === null && now - row.lastSeenAt.getTime() < RUNNER_OFFLINE_AFTER_MS,
+    })),
+    checkedAt: new Date(now).toISOString(),
+  };
+});
