@@ -12,3 +12,16 @@ export {
   type SwdOptions,
   type SwdResult,
 } from "./swd.ts";
+export { msSsim, msSsimDiversity, MS_SSIM_WEIGHTS, MS_SSIM_MIN_RESOLUTION, type MsSsimDiversityOptions, type RgbImage } from "./ms-ssim.ts";
+export {
+  featureStatistics,
+  fidFromFeatures,
+  frechetDistance,
+  kernelInceptionDistance,
+  traceSqrtProduct,
+  type FeatureMatrix,
+  type FeatureStatistics,
+  type KidOptions,
+  type KidResult,
+} from "./fid.ts";
+export { symmetricEigen, type SymmetricEigen } from "./linalg.ts";
