@@ -25,3 +25,11 @@ export {
   type KidResult,
 } from "./fid.ts";
 export { symmetricEigen, type SymmetricEigen } from "./linalg.ts";
+export {
+  configuredInceptionPath,
+  FeatureModelError,
+  fileSystemModelHandler,
+  loadGraphModelExtractor,
+  type FeatureExtractor,
+  type GraphModelExtractorOptions,
+} from "./features.ts";
