@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { BatchLoader } from "./batch-loader.ts";
+import { sampleImageSet } from "./subset.ts";
 import type { ImageSet } from "./types.ts";
 
 const RES = 2;
@@ -82,5 +83,25 @@ describe("BatchLoader", () => {
     expect(() => new BatchLoader(syntheticSet(3), 0, 0)).toThrow(/positive integer/);
     const bad = { ...syntheticSet(3), count: 4 };
     expect(() => new BatchLoader(bad, 2, 0)).toThrow(/expected/);
+  });
+});
+
+describe("sampleImageSet", () => {
+  test("n distinct images chosen by seed, in dataset order; all of them when n >= count", () => {
+    const set = syntheticSet(10);
+    const a = sampleImageSet(set, 4, 1);
+    const b = sampleImageSet(set, 4, 1);
+    expect(a.count).toBe(4);
+    expect(Array.from(a.pixels)).toEqual(Array.from(b.pixels));
+    const ids = Array.from({ length: 4 }, (_, k) => a.pixels[k * FRAME] / 25);
+    expect(new Set(ids).size).toBe(4);
+    expect([...ids].sort((x, y) => x - y)).toEqual(ids);
+    const others = new Set([2, 3, 4, 5].map((s) => Array.from({ length: 4 }, (_, k) => sampleImageSet(set, 4, s).pixels[k * FRAME]).join(",")));
+    expect(others.size).toBeGreaterThan(1);
+    expect(a.hash).not.toBe(set.hash);
+    const all = sampleImageSet(set, 50, 1);
+    expect(all.count).toBe(10);
+    expect(Array.from(all.pixels)).toEqual(Array.from(set.pixels));
+    expect(all.hash).toBe(set.hash);
   });
 });

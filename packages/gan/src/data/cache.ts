@@ -16,6 +16,21 @@ const MAX_HEADER_BYTES = 1 << 20;
 // Node's fs.readFile/writeFile refuse buffers over 2 GiB; a 63k-image set at 128px is ~3 GiB.
 const IO_CHUNK = 64 << 20;
 
+/** A dataset lives in one Uint8Array, which V8 caps at 4 GiB. */
+export const MAX_DATASET_BYTES = 2 ** 32;
+
+/** Throws a RangeError a person can act on when `count` images at `resolution` cannot be held at once. */
+export function assertDatasetFits(count: number, resolution: number, what: string, remedy: string): void {
+  const bytes = count * resolution * resolution * 3;
+  if (bytes > MAX_DATASET_BYTES) {
+    const maxCount = Math.floor(MAX_DATASET_BYTES / (resolution * resolution * 3));
+    throw new RangeError(
+      `${what}: ${count} images at ${resolution}px need ${(bytes / 2 ** 30).toFixed(1)} GiB, more than the 4 GiB one dataset can hold; ` +
+        `at ${resolution}px at most ${maxCount} images fit (${remedy})`,
+    );
+  }
+}
+
 export interface CacheHeader {
   format: 1;
   /** The cache key (sha256 of the parameters) this file was written for. */

@@ -149,6 +149,10 @@ describe("cartoon-faces", () => {
     }
   });
 
+  test("a set too large for one array is refused up front with the largest count that fits", async () => {
+    await expect(loadCartoonFaces({ ...params, count: 100_000 }, 128, { cacheDir: join(dir, "h") })).rejects.toThrow(/at 128px at most 87381 images fit/);
+  });
+
   test("an abort signal stops rendering", async () => {
     const controller = new AbortController();
     controller.abort(new Error("stop now"));

@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { createAvatar, type Style } from "@dicebear/core";
 import { adventurer, avataaars, bigSmile, lorelei, micah, notionists } from "@dicebear/collection";
 import sharp from "sharp";
-import { cacheFilePath, cacheKey, defaultCacheDir, readCache, sha256Hex, writeCache, type CacheHeader } from "./cache.ts";
+import { assertDatasetFits, cacheFilePath, cacheKey, defaultCacheDir, readCache, sha256Hex, writeCache, type CacheHeader } from "./cache.ts";
 import { forEachConcurrent, hash32, mulberry32 } from "./rng.ts";
 import { emptySkipCounts, type ImageSet, type LoadOptions } from "./types.ts";
 
@@ -177,6 +177,7 @@ export async function loadCartoonFaces(params: CartoonFacesParams, resolution: n
   for (const s of params.styles) {
     if (!STYLES[s]) throw new RangeError(`unknown cartoon-faces style "${s}" (known: ${CARTOON_STYLE_NAMES.join(", ")})`);
   }
+  assertDatasetFits(params.count, resolution, "cartoon-faces", "lower dataset.count or the resolution");
   const keyParts = {
     kind: "cartoon-faces",
     renderer: CARTOON_RENDERER_VERSION,

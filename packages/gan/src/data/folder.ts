@@ -3,7 +3,7 @@ import { availableParallelism } from "node:os";
 import { readdir, readFile, realpath, stat } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import sharp from "sharp";
-import { cacheFilePath, cacheKey, defaultCacheDir, readCache, sha256Hex, writeCache, type CacheHeader } from "./cache.ts";
+import { assertDatasetFits, cacheFilePath, cacheKey, defaultCacheDir, readCache, sha256Hex, writeCache, type CacheHeader } from "./cache.ts";
 import { DatasetError } from "./errors.ts";
 import { forEachConcurrent } from "./rng.ts";
 import { emptySkipCounts, type ImageSet, type LoadOptions, type SkipCounts } from "./types.ts";
@@ -214,6 +214,7 @@ export async function loadImageFolder(path: string, resolution: number, opts: Fo
 
   const total = listing.files.length;
   const capacity = Math.min(total, opts.limit ?? total);
+  assertDatasetFits(capacity, resolution, `Image folder ${root}`, "set dataset.limit or lower the resolution");
   const frame = resolution * resolution * 3;
   let pixels = new Uint8Array(capacity * frame);
   const skipped = emptySkipCounts();

@@ -14,4 +14,5 @@ export {
   type CartoonBackground,
 } from "./cartoon-faces.ts";
 export { BatchLoader } from "./batch-loader.ts";
-export { defaultCacheDir } from "./cache.ts";
+export { sampleImageSet } from "./subset.ts";
+export { defaultCacheDir, MAX_DATASET_BYTES } from "./cache.ts";
