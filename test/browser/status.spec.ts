@@ -67,7 +67,8 @@ test("ganboard up serves the status page and shuts down cleanly", async ({ page 
   const port = await findFreePort();
   let up: LongRunningCli | undefined;
   try {
-    up = startCli(["up", "--port", String(port)], { env: target.env });
+    // No runners: this spec is about the foundation (database, dashboard, shutdown), not training.
+    up = startCli(["up", "--port", String(port), "--runners", "0"], { env: target.env });
     const url = await up.waitForStdout(/^http:\/\/127\.0\.0\.1:\d+\/$/, 7 * 60_000);
     expect(url).toBe(`http://127.0.0.1:${port}/`);
 

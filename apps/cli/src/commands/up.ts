@@ -53,7 +53,7 @@ export function register(program: Command): void {
     .option("--port <port>", "port the dashboard listens on", parsePort, 3000)
     .option(
       "--runners <count>",
-      "local runner processes to start (started only when this build has the `runner` command; it arrives with the runner issue, so for now none start)",
+      "local runner processes to start, each `ganboard runner` on this machine's backend (none start in a build without the `runner` command)",
       parseRunnerCount,
       1,
     )
