@@ -196,6 +196,16 @@ describe("registerWasmTrainingKernels", () => {
     }
   });
 
+  it("LeakyRelu matches cpu to float32 rounding (the slope is a float32 on wasm), for several slopes", async () => {
+    const data = values(2 * 5 * 7 * 3, 21);
+    data[0] = 0;
+    data[1] = -0;
+    for (const alpha of [0.2, 0.3, 0.01, 1, 0]) {
+      expect(await compare("LeakyRelu", { x: { data, shape: [2, 5, 7, 3] } }, { alpha })).toBeLessThan(1e-6);
+    }
+    expect(await compare("LeakyRelu", { x: { data: new Int32Array([-3, 0, 4]), shape: [3], dtype: "int32" } }, { alpha: 0.5 })).toBe(0);
+  });
+
   it("Identity and Cast share data without changing values, and free it by refcount", async () => {
     const x = tf.tensor(values(24, 11), [2, 3, 4]);
     const before = tf.memory();
