@@ -112,10 +112,10 @@ async function ensureTemplate(serverUrl: string, name: string): Promise<void> {
 }
 
 /** A fresh, migrated, uniquely named database on the test server. */
-export async function createTestDatabase(opts: { max?: number } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(opts: { max?: number; /** No tables, not migrated (for migration tests). */ empty?: boolean } = {}): Promise<TestDatabase> {
   const serverUrl = await testServerUrl();
-  const template = templateName();
-  await ensureTemplate(serverUrl, template);
+  const template = opts.empty ? "template0" : templateName();
+  if (!opts.empty) await ensureTemplate(serverUrl, template);
   const name = `${TEST_DB_PREFIX}${await runId()}_${process.pid.toString(36)}_${crypto.randomBytes(4).toString("hex")}`;
   const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
   try {

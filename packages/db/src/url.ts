@@ -9,7 +9,7 @@ export function maskUrl(url: string): string {
     return parsed.toString().replace("password=%2A%2A%2A", "password=***");
   } catch {
     // Not parseable as a URL: mask anything that looks like user:password@.
-    return url.replace(/\/\/([^/:@]*):[^@/]*@/, "//$1:***@").replace(/(password=)[^&\s]*/gi, "$1***");
+    return url.replace(/([^\s/:@]*):[^\s@/]*@/, "$1:***@").replace(/(password=)[^&\s]*/gi, "$1***");
   }
 }
 

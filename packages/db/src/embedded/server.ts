@@ -61,6 +61,8 @@ export interface EmbeddedOptions {
    * release. Never use for user data.
    */
   ephemeral?: boolean;
+  /** initdb --no-sync (tests only: a machine crash right after initialising could corrupt the new cluster). */
+  initNoSync?: boolean;
   /** How long to wait for another process's start/stop before giving up (default 120 s). */
   lockTimeoutMs?: number;
 }
@@ -255,7 +257,7 @@ function tail(file: string, lines = 15): string {
   }
 }
 
-async function initialise(paths: EmbeddedPaths, bins: Binaries, runAs: RunAs, ephemeral: boolean, onProgress: (m: string) => void): Promise<Credentials> {
+async function initialise(paths: EmbeddedPaths, bins: Binaries, runAs: RunAs, noSync: boolean, onProgress: (m: string) => void): Promise<Credentials> {
   onProgress(`Initialising the embedded PostgreSQL in ${paths.dataDir} (first run)…`);
   // A half-initialised folder (killed during initdb) is useless; initdb wants it empty.
   fs.rmSync(paths.dataDir, { recursive: true, force: true });
@@ -276,7 +278,7 @@ async function initialise(paths: EmbeddedPaths, bins: Binaries, runAs: RunAs, ep
       "--encoding=UTF8",
       "--no-locale",
       "--no-instructions",
-      ...(ephemeral ? ["--no-sync"] : []),
+      ...(noSync ? ["--no-sync"] : []),
     ];
     const result = await new Promise<{ code: number | null; output: string }>((resolve) => {
       const child = spawn(bins.initdb, args, { uid: runAs.uid, gid: runAs.gid, env: pgEnv(), stdio: ["ignore", "pipe", "pipe"] });
@@ -425,7 +427,7 @@ export async function startOrJoinEmbedded(opts: EmbeddedOptions = {}): Promise<E
             `Delete ${paths.dataDir} to start over (its data is lost), or set DATABASE_URL.`,
         );
       }
-      credentials = await initialise(paths, bins, runAs, ephemeral, onProgress);
+      credentials = await initialise(paths, bins, runAs, ephemeral || (opts.initNoSync ?? false), onProgress);
     } else {
       checkReachable(runAs, paths.dataDir, bins);
     }
