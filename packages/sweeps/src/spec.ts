@@ -239,10 +239,11 @@ function editDistance(a: string, b: string): number {
 }
 
 function didYouMean(name: string, options: readonly string[]): string {
-  const best = options
-    .map((o) => [o, editDistance(name.toLowerCase(), o)] as const)
-    .sort((x, y) => x[1] - y[1])[0];
-  return best && best[1] <= Math.max(2, Math.floor(name.length / 3)) ? ` (did you mean ${best[0]}?)` : "";
+  const scored = options.map((o) => [o, editDistance(name.toLowerCase(), o)] as const);
+  const bestDistance = Math.min(...scored.map(([, d]) => d));
+  if (bestDistance > Math.max(2, Math.floor(name.length / 3))) return "";
+  const closest = scored.filter(([, d]) => d === bestDistance).map(([o]) => o).slice(0, 3);
+  return ` (did you mean ${closest.join(" or ")}?)`;
 }
 
 function describe(value: unknown): string {
