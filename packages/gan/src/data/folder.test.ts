@@ -1,10 +1,10 @@
 import { mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { DatasetError } from "./errors.ts";
-import { loadImageFolder } from "./folder.ts";
+import { loadImageFolder, resolveUserPath } from "./folder.ts";
 import { loadDataset } from "./load-dataset.ts";
 
 const RES = 32;
@@ -133,6 +133,7 @@ describe("loadImageFolder", () => {
       expect((err as DatasetError).code).toBe(code);
       expect((err as DatasetError).message).toMatch(text);
     };
+    expect(resolveUserPath("~/faces")).toBe(join(homedir(), "faces"));
     const missing = join(base, "does-not-exist");
     await expectError(loadImageFolder(missing, RES, { cacheDir }), "not-found", new RegExp(`not found: ${missing}`));
 

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { availableParallelism } from "node:os";
+import { availableParallelism, homedir } from "node:os";
 import { readdirSync, realpathSync, statSync } from "node:fs";
 import { readFile, realpath, stat } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
@@ -51,6 +51,13 @@ function isInside(child: string, parent: string): boolean {
   return rel === "" || (!rel.startsWith("..") && !rel.startsWith(sep) && rel !== "..");
 }
 
+/** Absolute path; a leading "~/" (as people write in YAML configs) means the home folder. */
+export function resolveUserPath(path: string): string {
+  if (path === "~") return homedir();
+  if (path.startsWith("~/")) return join(homedir(), path.slice(2));
+  return resolve(path);
+}
+
 function extensionOf(name: string): string {
   const dot = name.lastIndexOf(".");
   return dot < 0 ? "" : name.slice(dot).toLowerCase();
@@ -58,7 +65,7 @@ function extensionOf(name: string): string {
 
 /** Resolves and checks the folder, then lists image files recursively without following symlink loops. */
 export async function listImageFolder(path: string, allowedRoots?: readonly string[]): Promise<FolderListing> {
-  const root = resolve(path);
+  const root = resolveUserPath(path);
   let info;
   try {
     info = await stat(root);
