@@ -32,7 +32,7 @@ export interface SwdOptions {
   patchesPerImage?: number; // default 128
   dirRepeats?: number; // default 4
   dirsPerRepeat?: number; // default 128
-  /** Directions projected per matMul (memory ∝ this × patches). Default 64. */
+  /** Directions projected and sorted per pass (JS memory ≈ 8 bytes × this × images × patches). Default 64. */
   projectionChunk?: number;
   /** Called after each chunk of projections; `total` counts chunks over all levels. */
   onProgress?: (done: number, total: number) => void;
@@ -147,9 +147,9 @@ export function laplacianPyramid(plane: Float32Array, size: number, numLevels: n
 // Descriptors.
 
 /**
- * Patch descriptors of every level for a set, normalised per channel, each level laid out transposed
- * ([147][N], dimension-major) so that directions × descriptors is a plain matMul. Patch centres are drawn from
- * streams that depend only on (seed, level), so two sets of the same size share patch positions.
+ * Patch descriptors of every level for a set, normalised per channel, each level [N][147] row-major with the
+ * components in (channel, y, x) order as PGGAN flattens them. Patch centres are drawn from streams that depend
+ * only on (seed, level), so two sets of the same size share patch positions.
  */
 function extractDescriptors(set: ImageBatch, levels: number[], patchesPerImage: number, seed: number): Float32Array[] {
   const res = set.resolution;
@@ -173,11 +173,11 @@ function extractDescriptors(set: ImageBatch, levels: number[], patchesPerImage: 
       const desc = out[l];
       const acc = sums[l];
       for (let k = 0; k < patchesPerImage; k++) {
-        const column = img * patchesPerImage + k;
+        const row0 = (img * patchesPerImage + k) * DESCRIPTOR_DIMS;
         // PGGAN: centre x, y = randint(H, size - H) each.
         const cx = rng.int(PATCH_RADIUS, size - PATCH_RADIUS);
         const cy = rng.int(PATCH_RADIUS, size - PATCH_RADIUS);
-        let d = 0;
+        let d = row0;
         for (let c = 0; c < 3; c++) {
           const src = pyramids[c][l];
           let s = 0;
@@ -186,7 +186,7 @@ function extractDescriptors(set: ImageBatch, levels: number[], patchesPerImage: 
             const row = (cy + dy) * size + cx;
             for (let dx = -PATCH_RADIUS; dx <= PATCH_RADIUS; dx++) {
               const v = src[row + dx];
-              desc[d * n + column] = v;
+              desc[d] = v;
               s += v;
               s2 += v * v;
               d++;
@@ -199,36 +199,49 @@ function extractDescriptors(set: ImageBatch, levels: number[], patchesPerImage: 
     }
   }
   const perChannel = n * SWD_PATCH_SIZE * SWD_PATCH_SIZE;
+  const area = SWD_PATCH_SIZE * SWD_PATCH_SIZE;
   for (let l = 0; l < levels.length; l++) {
     const desc = out[l];
+    const shift = new Float64Array(DESCRIPTOR_DIMS);
+    const scale = new Float64Array(DESCRIPTOR_DIMS);
     for (let c = 0; c < 3; c++) {
       const mean = sums[l][2 * c] / perChannel;
       const variance = Math.max(0, sums[l][2 * c + 1] / perChannel - mean * mean);
       const std = Math.sqrt(variance);
-      const scale = std > 1e-12 ? 1 / std : 1; // constant channel: stays 0 rather than NaN
-      const start = c * SWD_PATCH_SIZE * SWD_PATCH_SIZE * n;
-      const end = start + SWD_PATCH_SIZE * SWD_PATCH_SIZE * n;
-      for (let i = start; i < end; i++) desc[i] = (desc[i] - mean) * scale;
+      for (let k = c * area; k < (c + 1) * area; k++) {
+        shift[k] = mean;
+        scale[k] = std > 1e-12 ? 1 / std : 1; // constant channel: stays 0 rather than NaN
+      }
+    }
+    for (let i = 0; i < n; i++) {
+      const row = i * DESCRIPTOR_DIMS;
+      for (let k = 0; k < DESCRIPTOR_DIMS; k++) desc[row + k] = (desc[row + k] - shift[k]) * scale[k];
     }
   }
   return out;
 }
 
-/** Random unit directions, [count][147] row-major. */
+/** Random unit directions, [count][147] row-major (one direction per row). */
 function randomDirections(count: number, rng: MetricRng): Float32Array {
   const dirs = new Float32Array(count * DESCRIPTOR_DIMS);
+  const values = new Float64Array(DESCRIPTOR_DIMS);
   for (let k = 0; k < count; k++) {
     let norm = 0;
-    const row = k * DESCRIPTOR_DIMS;
-    const values = new Float64Array(DESCRIPTOR_DIMS);
     for (let d = 0; d < DESCRIPTOR_DIMS; d++) {
       values[d] = rng.normal();
       norm += values[d] * values[d];
     }
     norm = Math.sqrt(norm);
-    for (let d = 0; d < DESCRIPTOR_DIMS; d++) dirs[row + d] = values[d] / norm;
+    for (let d = 0; d < DESCRIPTOR_DIMS; d++) dirs[k * DESCRIPTOR_DIMS + d] = values[d] / norm;
   }
   return dirs;
+}
+
+/** [rows][cols] → [cols][rows]. */
+function transposeF32(src: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = src[r * cols + c];
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -247,12 +260,14 @@ export function slicedWassersteinDistance(a: ImageBatch, b: ImageBatch, opts: Sw
   const patchesPerImage = opts.patchesPerImage ?? 128;
   const dirRepeats = opts.dirRepeats ?? 4;
   const dirsPerRepeat = opts.dirsPerRepeat ?? 128;
-  const chunk = Math.max(1, Math.min(opts.projectionChunk ?? 64, dirsPerRepeat));
+
   for (const [name, v] of [["patchesPerImage", patchesPerImage], ["dirRepeats", dirRepeats], ["dirsPerRepeat", dirsPerRepeat]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new MetricInputError(`SWD option ${name} must be a positive integer, got ${v}`);
   }
   const levels = swdResolutions(a.resolution);
   const n = a.count * patchesPerImage;
+  // Default: 64 directions per pass, fewer for huge sets so the two [k][n] projection blocks stay ≤ ~128 MB.
+  const chunk = Math.max(1, Math.min(opts.projectionChunk ?? Math.min(64, Math.floor(2 ** 24 / n)), dirsPerRepeat));
   const chunksPerLevel = dirRepeats * Math.ceil(dirsPerRepeat / chunk);
   const totalChunks = chunksPerLevel * levels.length;
   let doneChunks = 0;
@@ -263,22 +278,17 @@ export function slicedWassersteinDistance(a: ImageBatch, b: ImageBatch, opts: Sw
   const results: SwdLevel[] = [];
   for (let l = 0; l < levels.length; l++) {
     const dirRng = new MetricRng(seed, 200 + l);
-    const tA = tf.tensor2d(descA[l], [DESCRIPTOR_DIMS, n]);
-    const tB = descB === descA ? tA : tf.tensor2d(descB[l], [DESCRIPTOR_DIMS, n]);
     let total = 0;
-    try {
-      for (let r = 0; r < dirRepeats; r++) {
-        const dirs = randomDirections(dirsPerRepeat, dirRng);
-        for (let start = 0; start < dirsPerRepeat; start += chunk) {
-          const k = Math.min(chunk, dirsPerRepeat - start);
-          total += projectedDistanceSum(tA, tB, dirs.subarray(start * DESCRIPTOR_DIMS, (start + k) * DESCRIPTOR_DIMS), k, n, sorter);
-          doneChunks++;
-          opts.onProgress?.(doneChunks, totalChunks);
-        }
+    for (let r = 0; r < dirRepeats; r++) {
+      const dirs = randomDirections(dirsPerRepeat, dirRng);
+      for (let start = 0; start < dirsPerRepeat; start += chunk) {
+        const k = Math.min(chunk, dirsPerRepeat - start);
+        // [147][k]: the matMul's right-hand side.
+        const dirsT = transposeF32(dirs.subarray(start * DESCRIPTOR_DIMS, (start + k) * DESCRIPTOR_DIMS), k, DESCRIPTOR_DIMS);
+        if (descB !== descA) total += projectedDistanceSum(descA[l], descB[l], dirsT, k, n, sorter);
+        doneChunks++;
+        opts.onProgress?.(doneChunks, totalChunks);
       }
-    } finally {
-      tA.dispose();
-      if (tB !== tA) tB.dispose();
     }
     // Mean over neighbourhoods and directions, then over repeats (equal weights, so one mean), ×1e3.
     results.push({ resolution: levels[l], swd: (total / (n * dirRepeats * dirsPerRepeat)) * 1e3 });
@@ -288,10 +298,9 @@ export function slicedWassersteinDistance(a: ImageBatch, b: ImageBatch, opts: Sw
 }
 
 /** Σ over k directions and n sorted positions of |sortedA − sortedB|. */
-function projectedDistanceSum(tA: tf.Tensor2D, tB: tf.Tensor2D, dirs: Float32Array, k: number, n: number, sorter: Float32RadixSorter): number {
-  const projA = project(tA, dirs, k);
-  const projB = tB === tA ? projA : project(tB, dirs, k);
-  if (projB === projA) return 0;
+function projectedDistanceSum(descA: Float32Array, descB: Float32Array, dirsT: Float32Array, k: number, n: number, sorter: Float32RadixSorter): number {
+  const projA = project(descA, dirsT, k, n);
+  const projB = project(descB, dirsT, k, n);
   let total = 0;
   for (let d = 0; d < k; d++) {
     const rowA = sorter.sort(projA.subarray(d * n, (d + 1) * n));
@@ -303,16 +312,34 @@ function projectedDistanceSum(tA: tf.Tensor2D, tB: tf.Tensor2D, dirs: Float32Arr
   return total;
 }
 
-function project(desc: tf.Tensor2D, dirs: Float32Array, k: number): Float32Array {
-  const dirTensor = tf.tensor2d(dirs, [k, DESCRIPTOR_DIMS]);
-  const projected = tf.matMul(dirTensor, desc);
+/** Descriptors per matMul: bounds the backend memory SWD needs (≈ 10 MB in, 8 MB out) whatever the set size. */
+const ROWS_PER_MATMUL = 16384;
+
+/** Projections of all n descriptors on k directions, [k][n] row-major (one row per direction, ready to sort). */
+function project(desc: Float32Array, dirsT: Float32Array, k: number, n: number): Float32Array {
+  const out = new Float32Array(k * n);
+  const dirTensor = tf.tensor2d(dirsT, [DESCRIPTOR_DIMS, k]);
   try {
-    // A private copy: the cpu backend hands out its own storage, which we are about to sort in place.
-    return Float32Array.from(projected.dataSync() as Float32Array);
+    for (let start = 0; start < n; start += ROWS_PER_MATMUL) {
+      const rows = Math.min(ROWS_PER_MATMUL, n - start);
+      const block = tf.tensor2d(desc.subarray(start * DESCRIPTOR_DIMS, (start + rows) * DESCRIPTOR_DIMS), [rows, DESCRIPTOR_DIMS]);
+      const projected = tf.matMul(block, dirTensor);
+      try {
+        const values = projected.dataSync() as Float32Array; // [rows][k]
+        for (let i = 0; i < rows; i++) {
+          const src = i * k;
+          const dst = start + i;
+          for (let d = 0; d < k; d++) out[d * n + dst] = values[src + d];
+        }
+      } finally {
+        block.dispose();
+        projected.dispose();
+      }
+    }
   } finally {
     dirTensor.dispose();
-    projected.dispose();
   }
+  return out;
 }
 
 export interface SwdFloorResult extends SwdResult {
