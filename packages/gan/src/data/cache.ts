@@ -159,6 +159,22 @@ export async function writeCache(file: string, header: CacheHeader, pixels: Uint
   }
 }
 
+/** writeCache that never fails the load: a cache is an optimisation, the images are already in memory. */
+export async function tryWriteCache(
+  file: string,
+  header: CacheHeader,
+  pixels: Uint8Array,
+  onWarning: ((message: string) => void) | undefined,
+): Promise<void> {
+  try {
+    await writeCache(file, header, pixels);
+  } catch (err) {
+    const message = `Could not write the dataset cache ${file}: ${(err as Error).message}. Continuing without it; the dataset will be prepared again next time.`;
+    if (onWarning) onWarning(message);
+    else process.emitWarning(message, { code: "GANBOARD_DATASET_CACHE" });
+  }
+}
+
 /** Temp files left by a process that crashed mid-write (older than an hour: not a concurrent writer). */
 async function removeStaleTemps(dir: string): Promise<void> {
   const names = await readdir(dir).catch(() => [] as string[]);

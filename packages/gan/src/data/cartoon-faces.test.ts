@@ -103,7 +103,9 @@ describe("cartoon-faces", () => {
     bytes[bytes.length - 100] ^= 0xff; // one flipped pixel byte
     await writeFile(file, bytes);
     const flipped = progressLog();
-    const b = await loadCartoonFaces(params, RES, { cacheDir, onProgress: flipped.onProgress });
+    const warnings: string[] = [];
+    const b = await loadCartoonFaces(params, RES, { cacheDir, onProgress: flipped.onProgress, onWarning: (m) => warnings.push(m) });
+    expect(warnings).toEqual([expect.stringMatching(/unusable \(pixel checksum mismatch\)/)]);
     expect(flipped.calls[0]).toEqual([0, 12]); // rendered again
     expect(Buffer.from(b.pixels).equals(Buffer.from(a.pixels))).toBe(true);
 
@@ -121,6 +123,16 @@ describe("cartoon-faces", () => {
     await loadCartoonFaces(params, RES, { cacheDir, onProgress: again.onProgress });
     expect(again.calls).toEqual([[12, 12]]);
     expect((await readdir(cacheDir)).filter((n) => n.includes(".tmp-"))).toEqual([]);
+  });
+
+  test("a cache that cannot be written is a warning, not a failure", async () => {
+    const blocker = join(dir, "a-file");
+    await writeFile(blocker, "x");
+    const warnings: string[] = [];
+    const set = await loadCartoonFaces(params, RES, { cacheDir: join(blocker, "cache"), onWarning: (m) => warnings.push(m) });
+    expect(set.count).toBe(12);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/Could not write the dataset cache .*a-file\/cache/);
   });
 
   test("parameters are part of the cache key", async () => {

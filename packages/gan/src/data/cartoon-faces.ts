@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { createAvatar, type Style } from "@dicebear/core";
 import { adventurer, avataaars, bigSmile, lorelei, micah, notionists } from "@dicebear/collection";
 import sharp from "sharp";
-import { assertDatasetFits, cacheFilePath, cacheKey, defaultCacheDir, readCache, sha256Hex, writeCache, type CacheHeader } from "./cache.ts";
+import { assertDatasetFits, cacheFilePath, cacheKey, defaultCacheDir, readCache, sha256Hex, tryWriteCache, type CacheHeader } from "./cache.ts";
 import { forEachConcurrent, hash32, mulberry32 } from "./rng.ts";
 import { emptySkipCounts, type ImageSet, type LoadOptions } from "./types.ts";
 
@@ -196,6 +196,7 @@ export async function loadCartoonFaces(params: CartoonFacesParams, resolution: n
     opts.onProgress?.(params.count, params.count);
     return { pixels: cached.pixels, count: cached.header.count, resolution, hash: cached.header.hash, source, skipped: emptySkipCounts() };
   }
+  if (cached.status === "invalid") opts.onWarning?.(`Dataset cache ${file} is unusable (${cached.reason}); preparing the dataset again.`);
   const pixels = await renderCartoonFaces(params, resolution, opts);
   const pixelsSha256 = sha256Hex(pixels);
   const hash = cacheKey({ ...keyParts, pixelsSha256 });
@@ -213,6 +214,6 @@ export async function loadCartoonFaces(params: CartoonFacesParams, resolution: n
     createdAt: new Date().toISOString(),
     details: { ...keyParts, replacedInvalidCache: cached.status === "invalid" ? cached.reason : undefined },
   };
-  await writeCache(file, header, pixels);
+  await tryWriteCache(file, header, pixels, opts.onWarning);
   return { pixels, count: params.count, resolution, hash, source, skipped: emptySkipCounts() };
 }

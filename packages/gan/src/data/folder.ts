@@ -4,7 +4,7 @@ import { readdirSync, realpathSync, statSync } from "node:fs";
 import { readFile, realpath, stat } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import sharp from "sharp";
-import { assertDatasetFits, cacheFilePath, cacheKey, defaultCacheDir, readCache, sha256Hex, writeCache, type CacheHeader } from "./cache.ts";
+import { assertDatasetFits, cacheFilePath, cacheKey, defaultCacheDir, readCache, sha256Hex, tryWriteCache, type CacheHeader } from "./cache.ts";
 import { DatasetError } from "./errors.ts";
 import { forEachConcurrent } from "./rng.ts";
 import { emptySkipCounts, type ImageSet, type LoadOptions, type SkipCounts } from "./types.ts";
@@ -227,6 +227,7 @@ export async function loadImageFolder(path: string, resolution: number, opts: Fo
     return { pixels: cached.pixels, count: h.count, resolution, hash: h.hash, source: root, skipped: h.skipped };
   }
 
+  if (cached.status === "invalid") opts.onWarning?.(`Dataset cache ${file} is unusable (${cached.reason}); preparing the dataset again.`);
   const total = listing.files.length;
   const capacity = Math.min(total, opts.limit ?? total);
   assertDatasetFits(capacity, resolution, `Image folder ${root}`, "set dataset.limit or lower the resolution");
@@ -302,6 +303,6 @@ export async function loadImageFolder(path: string, resolution: number, opts: Fo
       replacedInvalidCache: cached.status === "invalid" ? cached.reason : undefined,
     },
   };
-  await writeCache(file, header, pixels);
+  await tryWriteCache(file, header, pixels, opts.onWarning);
   return { pixels, count, resolution, hash, source: root, skipped };
 }
