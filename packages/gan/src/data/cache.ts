@@ -90,7 +90,8 @@ export async function readCache(file: string, expectedKey: string): Promise<Cach
   try {
     handle = await open(file, "r");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { status: "miss" };
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return { status: "miss" };
     return { status: "invalid", reason: `cannot open: ${(err as Error).message}` };
   }
   try {
