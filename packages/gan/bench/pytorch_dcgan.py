@@ -3,7 +3,7 @@
 
 Run by packages/gan/bench/train.ts with Debian's /usr/bin/python3 (python3-torch), OPENBLAS_NUM_THREADS=1
 and --threads matching the tfjs backend under test. Prints one JSON object on its last line:
-{"torch": version, "threads": n, "results": [{"name", "resolution", "batch", "width", "img_per_s", "repeats": [...]}]}
+{"torch": version, "threads": n, "results": [{"name", "resolution", "batch", "width", "img_per_s", "repeats": [...], "img_per_cpu_s"}]}
 """
 import argparse
 import json
@@ -72,13 +72,19 @@ def bench(res: int, batch: int, width: int, steps: int, repeats: int, warmup: in
 
     for _ in range(warmup):
         step()
-    rates = []
+    rates, cpu_rates = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(steps):
             step()
         rates.append(steps * batch / (time.perf_counter() - t0))
-    return {"resolution": res, "batch": batch, "width": width, "img_per_s": statistics.median(rates), "repeats": rates}
+        cpu_rates.append(steps * batch / (time.process_time() - c0))
+    return {
+        "resolution": res, "batch": batch, "width": width,
+        "img_per_s": statistics.median(rates), "repeats": rates,
+        # images per CPU-second of this process: less sensitive to other load on a shared machine
+        "img_per_cpu_s": statistics.median(cpu_rates),
+    }
 
 
 def main() -> None:

@@ -7,8 +7,9 @@
  *   (b) the classic 64px DCGAN, batch 64, ngf = ndf = 64
  * and, in the same run, the same architectures in PyTorch on the same CPU (bench/pytorch_dcgan.py with
  * Debian's /usr/bin/python3, OPENBLAS_NUM_THREADS=1, torch threads = --threads). Warm-up steps are
- * excluded; each figure is the median of --repeats timed runs of --steps iterations. The two sides
- * alternate per configuration so that load from other processes hits both alike.
+ * excluded; each figure is the median of --repeats timed runs of --steps iterations. Both sides are
+ * measured per configuration back to back. On a shared machine the wall-clock figures move with other
+ * load, so images per CPU-second of each process are printed too (the JSON line carries wall-clock).
  *
  * Prints a per-kernel breakdown of one profiled step per configuration, and as its last line exactly
  * one JSON object: {backend, a_img_per_s, a_ref_img_per_s, a_ratio, b_img_per_s, b_ref_img_per_s, b_ratio}.
@@ -100,7 +101,7 @@ function progress(text: string): void {
   if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${text}`);
 }
 
-async function benchOurs(c: BenchConfig, repeats: number, warmup: number): Promise<{ imgPerS: number; rates: number[]; breakdown: Awaited<ReturnType<typeof profileStep>> }> {
+async function benchOurs(c: BenchConfig, repeats: number, warmup: number): Promise<{ imgPerS: number; rates: number[]; imgPerCpuS: number; breakdown: Awaited<ReturnType<typeof profileStep>> }> {
   const trainer = makeTrainer(c);
   const real = fakeBatch(c.batch * c.resolution * c.resolution * 3, 7);
   try {
@@ -110,19 +111,23 @@ async function benchOurs(c: BenchConfig, repeats: number, warmup: number): Promi
     }
     const tensorsBefore = tf.memory().numTensors;
     const rates: number[] = [];
+    const cpuRates: number[] = [];
     for (let r = 0; r < repeats; r++) {
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       for (let i = 0; i < c.steps; i++) {
         progress(`(${c.key}) repeat ${r + 1}/${repeats}, step ${i + 1}/${c.steps}`);
         trainer.trainStep(real);
       }
+      const cpu = process.cpuUsage(c0);
       rates.push((c.steps * c.batch * 1000) / (performance.now() - t0));
+      cpuRates.push((c.steps * c.batch * 1e6) / (cpu.user + cpu.system));
     }
     progress("");
     const leaked = tf.memory().numTensors - tensorsBefore;
     if (leaked !== 0) console.warn(`warning: (${c.key}) tensor count changed by ${leaked} over ${repeats * c.steps} steps`);
     const breakdown = await profileStep(trainer, real);
-    return { imgPerS: median(rates), rates, breakdown };
+    return { imgPerS: median(rates), rates, imgPerCpuS: median(cpuRates), breakdown };
   } finally {
     trainer.G.dispose();
     trainer.D.dispose();
@@ -135,6 +140,7 @@ async function benchOurs(c: BenchConfig, repeats: number, warmup: number): Promi
 interface TorchResult {
   imgPerS: number;
   rates: number[];
+  imgPerCpuS: number;
   version: string;
   threads: number;
 }
@@ -153,9 +159,9 @@ function benchTorch(c: BenchConfig, repeats: number, warmup: number, threads: nu
     const why = (proc.stderr || proc.stdout).trim().split("\n").slice(-3).join(" | ");
     return { error: /No module named 'torch'/.test(why) ? "python3-torch is not installed" : `pytorch_dcgan.py failed: ${why}` };
   }
-  const parsed = JSON.parse(lines[lines.length - 1]!) as { torch: string; threads: number; results: { img_per_s: number; repeats: number[] }[] };
+  const parsed = JSON.parse(lines[lines.length - 1]!) as { torch: string; threads: number; results: { img_per_s: number; repeats: number[]; img_per_cpu_s: number }[] };
   const r = parsed.results[0]!;
-  return { imgPerS: r.img_per_s, rates: r.repeats, version: parsed.torch, threads: parsed.threads };
+  return { imgPerS: r.img_per_s, rates: r.repeats, imgPerCpuS: r.img_per_cpu_s, version: parsed.torch, threads: parsed.threads };
 }
 
 function printBreakdown(c: BenchConfig, b: Awaited<ReturnType<typeof profileStep>>, top = 12): void {
@@ -219,15 +225,15 @@ async function main(): Promise<void> {
   for (const c of configs) {
     console.log(`\n(${c.key}) ${c.label}, ${c.steps} steps per repeat`);
     const ours = await benchOurs(c, repeats, warmup);
-    console.log(`  ${backend.name}: ${ours.imgPerS.toFixed(1)} img/s (repeats: ${ours.rates.map((r) => r.toFixed(1)).join(", ")})`);
+    console.log(`  ${backend.name}: ${ours.imgPerS.toFixed(1)} img/s (repeats: ${ours.rates.map((r) => r.toFixed(1)).join(", ")}); ${ours.imgPerCpuS.toFixed(1)} img per CPU-second`);
     let ref: number | null = null;
     if (!values["no-ref"]) {
       const t = benchTorch(c, repeats, warmup, threads);
       if ("error" in t) console.log(`  pytorch: unavailable — ${t.error}`);
       else {
         ref = t.imgPerS;
-        console.log(`  pytorch ${t.version} (${t.threads} thread${t.threads === 1 ? "" : "s"}): ${t.imgPerS.toFixed(1)} img/s (repeats: ${t.rates.map((r) => r.toFixed(1)).join(", ")})`);
-        console.log(`  ratio ${backend.name}/pytorch: ${(ours.imgPerS / t.imgPerS).toFixed(3)}×`);
+        console.log(`  pytorch ${t.version} (${t.threads} thread${t.threads === 1 ? "" : "s"}): ${t.imgPerS.toFixed(1)} img/s (repeats: ${t.rates.map((r) => r.toFixed(1)).join(", ")}); ${t.imgPerCpuS.toFixed(1)} img per CPU-second`);
+        console.log(`  ratio ${backend.name}/pytorch: ${(ours.imgPerS / t.imgPerS).toFixed(3)}× wall-clock, ${(ours.imgPerCpuS / t.imgPerCpuS).toFixed(3)}× per CPU-second`);
       }
     }
     printBreakdown(c, ours.breakdown);

@@ -231,7 +231,8 @@ describe("registerWasmTrainingKernels", () => {
       const w1 = tf.tensor4d(values(4 * 4 * 3 * 6, 15), [4, 4, 3, 6]);
       const w2 = tf.tensor4d(values(4 * 4 * 4 * 6, 16), [4, 4, 4, 6]);
       const w3 = tf.tensor2d(values(10 * 4 * 4, 17), [10, 4 * 4]);
-      const f = (a: tf.Tensor4D, b: tf.Tensor4D, c: tf.Tensor4D, d: tf.Tensor2D) => {
+      const f = (...args: tf.Tensor[]) => {
+        const [a, b, c, d] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor2D];
         const h = tf.leakyRelu(tf.conv2d(a, b, 2, "same"), 0.2); // [2,5,5,6]
         const up = tf.conv2dTranspose(h, c, [2, 10, 10, 4], 2, "same"); // [2,10,10,4]
         const flat = tf.reshape(tf.slice(up, [0, 0, 0, 0], [2, 4, 4, 1]), [2, 16]) as tf.Tensor2D;

@@ -19,7 +19,9 @@ import * as tf from "@tensorflow/tfjs";
 import { backend_util, type KernelConfig, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from "@tensorflow/tfjs";
 
 const BACKEND = "wasm";
-export const INNER_TIMES: Map<string, number> | null = process.env.WASM_KERNEL_TIMES ? new Map() : null;
+/** Debug aid: with GANBOARD_WASM_KERNEL_TIMES=1, wall ms spent in each wasm kernel called by the compositions. */
+export const INNER_TIMES: Map<string, number> | null =
+  typeof process !== "undefined" && process.env.GANBOARD_WASM_KERNEL_TIMES ? new Map() : null;
 
 /** The subset of the wasm backend object the compositions need (refcounted dispose). */
 interface WasmBackendLike {
@@ -349,7 +351,7 @@ export function registerWasmTrainingKernels(): void {
       kernelFunc: ({ inputs, attrs, backend }) => {
         const calls = new KernelCalls(backend as unknown as WasmHeapBackend, originals);
         try {
-          const result = compose(calls, inputs, attrs);
+          const result = compose(calls, inputs, attrs ?? {});
           if (result === null) {
             calls.abort();
             return original({ inputs, attrs, backend });
