@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { createAvatar, type Style } from "@dicebear/core";
 import { adventurer, avataaars, bigSmile, lorelei, micah, notionists } from "@dicebear/collection";
 import sharp from "sharp";
-import { assertDatasetFits, cacheFilePath, cacheKey, defaultCacheDir, readCache, sha256Hex, tryWriteCache, type CacheHeader } from "./cache.ts";
+import { assertDatasetFits, cacheFilePath, cacheKey, defaultCacheDir, readCache, sha256Hex, tryWriteCache, type CacheHeader, type CacheRead } from "./cache.ts";
 import { forEachConcurrent, hash32, mulberry32 } from "./rng.ts";
 import { emptySkipCounts, type ImageSet, type LoadOptions } from "./types.ts";
 
@@ -191,7 +191,7 @@ export async function loadCartoonFaces(params: CartoonFacesParams, resolution: n
   const key = cacheKey(keyParts);
   const file = cacheFilePath(opts.cacheDir ?? defaultCacheDir(), "cartoon-faces", key);
   const source = describeCartoonFaces(params);
-  const cached = await readCache(file, key);
+  const cached: CacheRead = opts.cache === false ? { status: "miss" } : await readCache(file, key);
   if (cached.status === "hit") {
     opts.onProgress?.(params.count, params.count);
     return { pixels: cached.pixels, count: cached.header.count, resolution, hash: cached.header.hash, source, skipped: emptySkipCounts() };
@@ -214,6 +214,6 @@ export async function loadCartoonFaces(params: CartoonFacesParams, resolution: n
     createdAt: new Date().toISOString(),
     details: { ...keyParts, replacedInvalidCache: cached.status === "invalid" ? cached.reason : undefined },
   };
-  await tryWriteCache(file, header, pixels, opts.onWarning);
+  if (opts.cache !== false) await tryWriteCache(file, header, pixels, opts.onWarning);
   return { pixels, count: params.count, resolution, hash, source, skipped: emptySkipCounts() };
 }

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
@@ -106,6 +106,14 @@ describe("loadImageFolder", () => {
     const c = await loadImageFolder(dir, RES, { cacheDir });
     expect(c.hash).not.toBe(a.hash);
     expect(pixelAt(c.pixels, 1, 3, 3)).toEqual([0, 0, 0]);
+
+    // cache: false decodes again and leaves no file behind.
+    const noCacheDir = join(base, "no-cache");
+    const uncached: [number, number][] = [];
+    const d = await loadImageFolder(dir, RES, { cacheDir: noCacheDir, cache: false, onProgress: (x, t) => uncached.push([x, t]) });
+    expect(uncached[0]).toEqual([0, 2]);
+    expect(d.hash).toBe(c.hash);
+    await expect(stat(noCacheDir)).rejects.toThrow(/ENOENT/);
 
     // The same bytes in another folder have the same content hash (the hash is of content, not place).
     const copy = join(base, "cache-test-copy");

@@ -4,7 +4,7 @@ import { readdirSync, realpathSync, statSync } from "node:fs";
 import { readFile, realpath, stat } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import sharp from "sharp";
-import { assertDatasetFits, cacheFilePath, cacheKey, defaultCacheDir, readCache, sha256Hex, tryWriteCache, type CacheHeader } from "./cache.ts";
+import { assertDatasetFits, cacheFilePath, cacheKey, defaultCacheDir, readCache, sha256Hex, tryWriteCache, type CacheHeader, type CacheRead } from "./cache.ts";
 import { DatasetError } from "./errors.ts";
 import { forEachConcurrent } from "./rng.ts";
 import { emptySkipCounts, type ImageSet, type LoadOptions, type SkipCounts } from "./types.ts";
@@ -220,7 +220,7 @@ export async function loadImageFolder(path: string, resolution: number, opts: Fo
   // Fast key from names, sizes and mtimes: a changed, added or removed file invalidates the cache.
   const key = cacheKey({ ...params, root: await realpath(root), files: listing.files.map((f) => [f.rel, f.size, Math.round(f.mtimeMs)]) });
   const file = cacheFilePath(opts.cacheDir ?? defaultCacheDir(), "folder", key);
-  const cached = await readCache(file, key);
+  const cached: CacheRead = opts.cache === false ? { status: "miss" } : await readCache(file, key);
   if (cached.status === "hit") {
     opts.onProgress?.(listing.files.length, listing.files.length);
     const h = cached.header;
@@ -303,6 +303,6 @@ export async function loadImageFolder(path: string, resolution: number, opts: Fo
       replacedInvalidCache: cached.status === "invalid" ? cached.reason : undefined,
     },
   };
-  await tryWriteCache(file, header, pixels, opts.onWarning);
+  if (opts.cache !== false) await tryWriteCache(file, header, pixels, opts.onWarning);
   return { pixels, count, resolution, hash, source: root, skipped };
 }

@@ -26,6 +26,8 @@ export interface LoadOptions {
   /** Called as work completes: images rendered/decoded so far out of the total to do. */
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
+  /** false: neither read nor write the on-disk cache (e.g. `ganboard eval` on a folder of samples). Default true. */
+  cache?: boolean;
   /**
    * Problems that do not stop loading, e.g. the cache could not be written (disk full, read-only):
    * the images are returned anyway and the next run prepares them again.
