@@ -182,6 +182,8 @@ export async function loadCartoonFaces(params: CartoonFacesParams, resolution: n
     kind: "cartoon-faces",
     renderer: CARTOON_RENDERER_VERSION,
     dicebear: getDicebearVersion(),
+    // Another librsvg/libvips may anti-alias differently: their versions are part of the key too.
+    rasteriser: { vips: sharp.versions.vips, rsvg: (sharp.versions as Record<string, string | undefined>).rsvg ?? null },
     styles: [...params.styles],
     count: params.count,
     seed: params.seed,
