@@ -48,6 +48,8 @@ function withLabel(frame: RgbFrame, text: string): RgbFrame {
   const height = frame.height + barHeight;
   const data = new Uint8Array(frame.width * height * 3); // black bar
   data.set(frame.data, 0);
+  // On a very narrow frame "epoch 12" does not fit: the number alone still tells frames apart.
+  if (textWidth(text, scale) > frame.width - 2 * margin) text = text.replace(/^\D+/, "");
   const x = Math.max(margin, Math.floor((frame.width - textWidth(text, scale)) / 2));
   drawText(data, frame.width, height, text, x, frame.height + margin, scale, [235, 235, 235]);
   return { data, width: frame.width, height };
@@ -96,7 +98,7 @@ export async function encodeTimelapseGif(gridPngs: Buffer[], opts: TimelapseOpti
   let height = first.height;
   for (let i = 0; i < gridPngs.length; i++) {
     // A frame of another size (say, the grid size changed on resume) is letterboxed into the first's.
-    let frame = i === 0 ? first : await decodeFrame(gridPngs[i], size);
+    let frame = i === 0 ? first : await decodeFrame(gridPngs[i]);
     if (frame.width !== size.width || frame.height !== size.height) frame = await decodeFrame(gridPngs[i], size);
     if (label) frame = withLabel(frame, opts.labels?.[i] ?? `epoch ${i + 1}`);
     width = frame.width;

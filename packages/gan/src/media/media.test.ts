@@ -108,6 +108,13 @@ describe("media", () => {
     expect(err / orig.length).toBeLessThan(4);
   });
 
+  test("timelapse frames of another size are letterboxed into the first frame's size", async () => {
+    const small = await encodeGridPng(solidImages(4, 8), 4, 8); // 22×22
+    const big = await encodeGridPng(solidImages(9, 8), 9, 8); // 32×32
+    const summary = gifSummary(await encodeTimelapseGif([small, big, small], { label: false }));
+    expect([summary.width, summary.height, summary.frames]).toEqual([22, 22, 3]);
+  });
+
   test("bad arguments are specific errors", async () => {
     await expect(encodeTimelapseGif([])).rejects.toThrow(/at least one frame/);
     await expect(encodeGridPng(new Float32Array(10), 2, 4)).rejects.toThrow(/expected 2 images/);
