@@ -90,7 +90,7 @@ function nextBin(): string {
 }
 
 /** Rough position in `next build` from the lines it prints, for the progress bar. */
-function buildPhase(line: string): { text: string; fraction: number } | undefined {
+export function buildPhase(line: string): { text: string; fraction: number } | undefined {
   const clean = line.replace(/\x1b\[[0-9;]*m/g, "").trim();
   if (/Creating an optimized production build/i.test(clean)) return { text: "compiling", fraction: 0.1 };
   if (/Compiled successfully|Compiled with warnings/i.test(clean)) return { text: "compiled", fraction: 0.55 };
