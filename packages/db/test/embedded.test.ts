@@ -243,4 +243,30 @@ describe("embedded PostgreSQL", () => {
     const [row] = await query(owner.url, (sql) => sql<{ one: number }[]>`select 1 as one`);
     expect(row.one).toBe(1);
   });
+
+  it.runIf(process.getuid?.() === 0)("as root, a home the postgres user cannot enter keeps its data in a reachable folder, linked from the home", async () => {
+    const privateDir = tempHome(); // …/home inside a 0755 temp dir
+    fs.mkdirSync(privateDir, { mode: 0o700 }); // like a checkout under /root
+    const home = path.join(privateDir, ".ganboard");
+    const relocatedBase = path.join(path.dirname(privateDir), "var-lib-ganboard");
+    const saved = process.env.GANBOARD_ROOT_DATA_DIR;
+    process.env.GANBOARD_ROOT_DATA_DIR = relocatedBase;
+    try {
+      const handle = await startOrJoinEmbedded({ home, handleSignals: false, initNoSync: true });
+      handles.push(handle);
+      expect(handle.owner).toBe(true);
+      expect(handle.dataDir.startsWith(relocatedBase)).toBe(true);
+      expect(fs.lstatSync(path.join(home, "postgres")).isSymbolicLink()).toBe(true);
+      const [row] = await query(handle.url, (sql) => sql<{ one: number }[]>`select 1 as one`);
+      expect(row.one).toBe(1);
+      await handle.release();
+      const again = await startOrJoinEmbedded({ home, handleSignals: false });
+      handles.push(again);
+      expect(again.dataDir).toBe(handle.dataDir);
+      expect(again.url).toBe(handle.url);
+    } finally {
+      if (saved === undefined) delete process.env.GANBOARD_ROOT_DATA_DIR;
+      else process.env.GANBOARD_ROOT_DATA_DIR = saved;
+    }
+  });
 });

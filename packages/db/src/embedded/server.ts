@@ -265,6 +265,38 @@ export function reachableBinaries(runAs: RunAs, bins: Binaries, onProgress: (m: 
   return copied;
 }
 
+function canEnter(runAs: RunAs, dir: string): boolean {
+  return spawnSync("sh", ["-c", 'cd "$1"', "sh", dir], { uid: runAs.uid, gid: runAs.gid }).status === 0;
+}
+
+/** Paths with `dataDir` resolved through the symlink that relocate() may have left in the home. */
+function effectivePaths(home: string): EmbeddedPaths {
+  const paths = embeddedPaths(home);
+  try {
+    if (fs.lstatSync(paths.dataDir).isSymbolicLink()) return { ...paths, dataDir: path.resolve(paths.home, fs.readlinkSync(paths.dataDir)) };
+  } catch {
+    /* no data folder yet */
+  }
+  return paths;
+}
+
+/**
+ * As root, the server's OS user may be unable to enter the home (e.g. a checkout under /root, mode 700).
+ * Then the data lives under $GANBOARD_ROOT_DATA_DIR (default /var/lib/ganboard)/<hash of home>/postgres,
+ * linked from $GANBOARD_HOME/postgres, so everything else still finds it in the project.
+ */
+function relocateIfUnreachable(paths: EmbeddedPaths, runAs: RunAs, onProgress: (m: string) => void): EmbeddedPaths {
+  const link = embeddedPaths(paths.home).dataDir;
+  if (runAs.uid === undefined || paths.dataDir !== link || canEnter(runAs, paths.home)) return paths;
+  const base = process.env.GANBOARD_ROOT_DATA_DIR ?? "/var/lib/ganboard";
+  const target = path.join(base, crypto.createHash("sha256").update(paths.home).digest("hex").slice(0, 16), "postgres");
+  fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o755 });
+  fs.rmSync(link, { recursive: true, force: true });
+  fs.symlinkSync(target, link);
+  onProgress(`The '${runAs.user}' user cannot enter ${paths.home}; keeping the database in ${target} (linked from ${link}).`);
+  return { ...paths, dataDir: target };
+}
+
 function checkDataDirReachable(runAs: RunAs, dataDir: string): void {
   if (runAs.uid === undefined) return;
   const cd = spawnSync("sh", ["-c", 'cd "$1" && test -w .', "sh", dataDir], { uid: runAs.uid, gid: runAs.gid, encoding: "utf8" });
@@ -293,15 +325,23 @@ function tail(file: string, lines = 15): string {
   }
 }
 
-async function initialise(paths: EmbeddedPaths, bins: Binaries, runAs: RunAs, noSync: boolean, onProgress: (m: string) => void): Promise<Credentials> {
+async function initialise(
+  paths: EmbeddedPaths,
+  bins: Binaries,
+  runAs: RunAs,
+  noSync: boolean,
+  onProgress: (m: string) => void,
+): Promise<{ cred: Credentials; paths: EmbeddedPaths }> {
+  paths = relocateIfUnreachable(paths, runAs, onProgress);
   onProgress(`Initialising the embedded PostgreSQL in ${paths.dataDir} (first run)…`);
   // A half-initialised folder (killed during initdb) is useless; initdb wants it empty.
   fs.rmSync(paths.dataDir, { recursive: true, force: true });
+  fs.mkdirSync(path.dirname(paths.dataDir), { recursive: true });
   fs.mkdirSync(paths.dataDir, { mode: 0o700 });
   if (runAs.uid !== undefined) fs.chownSync(paths.dataDir, runAs.uid, runAs.gid!);
   checkDataDirReachable(runAs, paths.dataDir);
   const cred: Credentials = { user: SUPERUSER, password: crypto.randomBytes(18).toString("base64url"), database: DATABASE };
-  const pwfile = path.join(paths.home, `.pwfile-${process.pid}-${crypto.randomBytes(4).toString("hex")}`);
+  const pwfile = path.join(path.dirname(paths.dataDir), `.pwfile-${process.pid}-${crypto.randomBytes(4).toString("hex")}`);
   fs.writeFileSync(pwfile, `${cred.password}\n`, { mode: 0o600 });
   if (runAs.uid !== undefined) fs.chownSync(pwfile, runAs.uid, runAs.gid!);
   try {
@@ -331,7 +371,7 @@ async function initialise(paths: EmbeddedPaths, bins: Binaries, runAs: RunAs, no
     fs.rmSync(pwfile, { force: true });
   }
   writeJsonAtomic(paths.credentialsFile, cred);
-  return cred;
+  return { cred, paths };
 }
 
 interface Started {
@@ -396,7 +436,7 @@ async function ensureDatabase(cred: Credentials, port: number): Promise<void> {
 /** Start the embedded server, or join the one already running for this home. */
 export async function startOrJoinEmbedded(opts: EmbeddedOptions = {}): Promise<EmbeddedHandle> {
   const home = ganboardHome(opts.home);
-  const paths = embeddedPaths(home);
+  let paths = effectivePaths(home);
   const onProgress = opts.onProgress ?? (() => {});
   fs.mkdirSync(home, { recursive: true });
 
@@ -463,7 +503,7 @@ export async function startOrJoinEmbedded(opts: EmbeddedOptions = {}): Promise<E
             `Delete ${paths.dataDir} to start over (its data is lost), or set DATABASE_URL.`,
         );
       }
-      credentials = await initialise(paths, bins, runAs, ephemeral || (opts.initNoSync ?? false), onProgress);
+      ({ cred: credentials, paths } = await initialise(paths, bins, runAs, ephemeral || (opts.initNoSync ?? false), onProgress));
     } else {
       checkDataDirReachable(runAs, paths.dataDir);
     }
@@ -538,7 +578,10 @@ function ownerHandle(state: EmbeddedState, paths: EmbeddedPaths, child: ChildPro
       } finally {
         await lock?.release();
       }
-      if (opts.ephemeral) fs.rmSync(paths.home, { recursive: true, force: true });
+      if (opts.ephemeral) {
+        fs.rmSync(paths.dataDir, { recursive: true, force: true });
+        fs.rmSync(paths.home, { recursive: true, force: true });
+      }
     })();
     return released;
   };
@@ -556,7 +599,7 @@ function ownerHandle(state: EmbeddedState, paths: EmbeddedPaths, child: ChildPro
 
 /** What is running for this home, without starting anything (e.g. for `ganboard db url`). */
 export async function inspectEmbedded(home?: string): Promise<(EmbeddedState & { ownerAlive: boolean }) | null> {
-  const paths = embeddedPaths(ganboardHome(home));
+  const paths = effectivePaths(ganboardHome(home));
   const state = readJson<EmbeddedState>(paths.stateFile);
   if (!state || !isPostmasterFor(state.postmasterPid, paths.dataDir) || !(await answers(state.url, 3))) return null;
   return { ...state, ownerAlive: isProcessAlive(state.pid) };
