@@ -425,8 +425,9 @@ Napi::Value StridedSlice(const Napi::CallbackInfo& info) {
       t = t.slice(d, b, b + n * s, s);
       if (t.size(d) > n) t = t.narrow(d, 0, n);
     } else {
-      auto idx = at::arange(b, b + n * s, s, at::TensorOptions().dtype(at::kLong).device(t.device()));
-      t = t.index_select(d, idx);
+      std::vector<int64_t> idx(n);
+      for (int64_t k = 0; k < n; k++) idx[k] = b + k * s;
+      t = t.index_select(d, at::tensor(idx, at::TensorOptions().dtype(at::kLong)).to(t.device()));
     }
   }
   return Id(info, t.reshape(outShape));

@@ -56,13 +56,13 @@ const UNARY: [string, number, "same" | "float32" | "bool"][] = [
 const U_STEP = 19, U_LEAKYRELU = 20, U_CLIP = 33;
 
 // [kernel, native opcode, output dtype: "upcast" of the inputs | "float32" | "bool"]
-const BINARY: [string, number, "upcast" | "float32" | "bool"][] = [
+const BINARY: [string, number, "upcast" | "float32" | "bool" | "int32"][] = [
   ["Add", 0, "upcast"], ["Sub", 1, "upcast"], ["Multiply", 2, "upcast"], ["RealDiv", 3, "float32"],
-  ["FloorDiv", 4, "upcast"], ["Mod", 5, "upcast"], ["Maximum", 6, "upcast"], ["Minimum", 7, "upcast"],
+  ["FloorDiv", 4, "int32"], ["Mod", 5, "upcast"], ["Maximum", 6, "upcast"], ["Minimum", 7, "upcast"],
   ["Pow", 8, "upcast"], ["SquaredDifference", 9, "upcast"], ["Equal", 10, "bool"], ["NotEqual", 11, "bool"],
   ["Less", 12, "bool"], ["LessEqual", 13, "bool"], ["Greater", 14, "bool"], ["GreaterEqual", 15, "bool"],
-  ["LogicalAnd", 16, "bool"], ["LogicalOr", 17, "bool"], ["LogicalXor", 18, "bool"], ["Atan2", 19, "float32"],
-  ["Prelu", 20, "upcast"], ["DivNoNan", 21, "float32"], ["EluGrad", 22, "float32"],
+  ["LogicalAnd", 16, "bool"], ["LogicalOr", 17, "bool"], ["Atan2", 19, "float32"],
+  ["Prelu", 20, "upcast"], ["EluGrad", 22, "float32"],
 ];
 /** Fused leakyRelu gradient, registered under a torch-only kernel name (see fused.ts). */
 export const TORCH_LEAKY_RELU_GRAD = "TorchLeakyReluGrad";
@@ -78,7 +78,7 @@ function unary(op: number, rule: "same" | "float32" | "bool"): Kernel {
 
 const BINARY_INPUTS: Record<string, [string, string]> = { Prelu: ["x", "alpha"], EluGrad: ["dy", "y"] };
 
-function binary(op: number, rule: "upcast" | "float32" | "bool", names: [string, string] = ["a", "b"]): Kernel {
+function binary(op: number, rule: "upcast" | "float32" | "bool" | "int32", names: [string, string] = ["a", "b"]): Kernel {
   return (inputs, backend) => {
     const a = input(inputs, names[0]);
     const b = input(inputs, names[1]);
@@ -291,6 +291,14 @@ function kernels(): Record<string, Kernel> {
     const shape = util.inferFromImplicitShape((attrs.shape as number[]).slice(), util.sizeFromShape(x.shape));
     return backend.out(backend.native.reshape(backend.id(x), shape), shape, x.dtype);
   };
+  k.ExpandDims = (inputs, backend, attrs) => {
+    const x = input(inputs, "input");
+    let dim = attrs.dim as number;
+    if (dim < 0) dim += x.shape.length + 1;
+    const shape = x.shape.slice();
+    shape.splice(dim, 0, 1);
+    return backend.out(backend.native.reshape(backend.id(x), shape), shape, x.dtype);
+  };
   k.Transpose = (inputs, backend, attrs) => {
     const x = input(inputs, "x");
     const perm = attrs.perm as number[];
@@ -324,7 +332,9 @@ function kernels(): Record<string, Kernel> {
       attrs.endMask as number, attrs.ellipsisMask as number, attrs.newAxisMask as number, attrs.shrinkAxisMask as number,
     );
     if (s.isIdentity) return backend.out(backend.native.reshape(backend.id(x), s.finalShape), s.finalShape, x.dtype);
-    const id = backend.native.stridedSlice(backend.id(x), s.begin, s.finalShapeSparse, s.strides, s.finalShape);
+    // Dense per-dimension counts (finalShapeSparse drops shrunk axes).
+    const counts = slice_util.computeOutShape(s.begin, s.end, s.strides);
+    const id = backend.native.stridedSlice(backend.id(x), s.begin, counts, s.strides, s.finalShape);
     return backend.out(id, s.finalShape, x.dtype);
   };
   k.Concat = (inputs, backend, attrs) => {
@@ -500,6 +510,15 @@ function kernels(): Record<string, Kernel> {
 
 export const KERNEL_NAMES: readonly string[] = Object.keys(kernels());
 
+const callCounts = new Map<string, number>();
+/** How often each torch kernel ran since the last reset (profiling, and tests' coverage check). */
+export function kernelCallCounts(): Map<string, number> {
+  return new Map(callCounts);
+}
+export function resetKernelCallCounts(): void {
+  callCounts.clear();
+}
+
 let registered = false;
 /** Registers every kernel for the "torch" backend (idempotent). */
 export function registerKernels(): void {
@@ -509,7 +528,10 @@ export function registerKernels(): void {
     tf.registerKernel({
       kernelName,
       backendName: BACKEND_NAME,
-      kernelFunc: ({ inputs, backend, attrs }) => fn(inputs, backend as TorchBackend, attrs ?? {}),
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        callCounts.set(kernelName, (callCounts.get(kernelName) ?? 0) + 1);
+        return fn(inputs, backend as TorchBackend, attrs ?? {});
+      },
     });
   }
 }
