@@ -165,9 +165,21 @@ describe("cartoon-faces", () => {
     await expect(loadCartoonFaces({ ...params, count: 100_000 }, 128, { cacheDir: join(dir, "h") })).rejects.toThrow(/at 128px at most 87381 images fit/);
   });
 
-  test("an abort signal stops rendering", async () => {
+  test("an abort signal stops rendering and writes no cache", async () => {
     const controller = new AbortController();
     controller.abort(new Error("stop now"));
     await expect(loadCartoonFaces({ ...params, seed: 99 }, RES, { cacheDir: join(dir, "g"), signal: controller.signal })).rejects.toThrow("stop now");
+    const midway = new AbortController();
+    const cacheDir = join(dir, "g2");
+    const big = { ...params, count: 200, seed: 98 };
+    const run = loadCartoonFaces(big, RES, {
+      cacheDir,
+      signal: midway.signal,
+      onProgress: (done) => {
+        if (done > 0) midway.abort(new Error("user stopped"));
+      },
+    });
+    await expect(run).rejects.toThrow("user stopped");
+    expect(await readdir(cacheDir).catch(() => [])).toEqual([]);
   });
 });
