@@ -72,6 +72,11 @@ describe("sweep spec: every invalid spec says where, what is wrong and what is a
     ["unknown goal", () => issuesOf({ metric: { goal: "min" } }), 'metric.goal: unknown goal "min"; allowed: minimize, maximize'],
     ["quantile above one half", () => issuesOf({ method: "pbt", pbt: { quantile: 0.6 } }), "pbt.quantile: must be ≤ 0.5 (got 0.6)"],
     ["missing name", () => issuesOf({ name: undefined }), "name: required (expected string)"],
+    ["missing method", () => issuesOf({ method: undefined }), "method: required; allowed: grid, random, tpe, pbt"],
+    ["unknown dataset kind", () => issuesOf({ base: { dataset: { kind: "webdataset" } } }), 'base.dataset.kind: Invalid discriminator value. Expected \'cartoon-faces\' | \'folder\' (got "webdataset")'],
+    ["folder dataset without a path", () => issuesOf({ base: { dataset: { kind: "folder" } } }), "base.dataset.path: required (expected string)"],
+    ["parameters as a list", () => issuesOf({ parameters: ["lr_g"] }), "parameters: expected a mapping, got a list"],
+    ["a null parameter value", () => withParams({ lr_g: { value: null } }), "parameters.lr_g.value: expected a number, string or boolean (got null)"],
   ];
   for (const [title, run, expected] of cases) {
     it(title, () => {
@@ -79,6 +84,14 @@ describe("sweep spec: every invalid spec says where, what is wrong and what is a
       expect(issues.some((i) => i.includes(expected)), `expected an issue containing\n  ${expected}\ngot\n  ${issues.join("\n  ")}`).toBe(true);
     });
   }
+
+  it("rejects a spec that is not a mapping", () => {
+    for (const [input, got] of [[null, "null"], ["x", 'string "x"'], [[], "a list"]] as const) {
+      const result = safeParseSweepSpec(input);
+      expect(result.success).toBe(false);
+      if (!result.success) expect(result.issues).toEqual([{ path: "(root)", message: `expected a mapping, got ${got}` }]);
+    }
+  });
 
   it("reports several independent problems at once", () => {
     const issues = withParams({ lr_g: { distribution: "uniform", min: 0.1, max: 0.01 }, foo: 1, batch_size: { values: [0] } });

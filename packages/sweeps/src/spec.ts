@@ -477,13 +477,20 @@ function allowedKeysAt(path: ReadonlyArray<PropertyKey>): readonly string[] | un
 
 function rewriteMessage(issue: z.core.$ZodIssue, input: unknown, path: ReadonlyArray<PropertyKey> | null): string {
   switch (issue.code) {
-    case "invalid_type":
-      if (input === undefined) return `required (expected ${issue.expected})`;
-      return `expected ${issue.expected}, got ${input === null ? "null" : Array.isArray(input) ? "a list" : typeof input} ${describe(input)}`;
-    case "invalid_value": {
-      const what = path && path.length > 0 ? String(path[path.length - 1]) : "value";
-      return `unknown ${what} ${describe(input)}; allowed: ${issue.values.map((v) => String(v)).join(", ")}`;
+    case "invalid_type": {
+      const expected = issue.expected === "object" || issue.expected === "record" ? "a mapping" : issue.expected;
+      if (input === undefined) return `required (expected ${expected})`;
+      const got = input === null ? "null" : Array.isArray(input) ? "a list" : typeof input === "object" ? "a mapping" : `${typeof input} ${describe(input)}`;
+      return `expected ${expected}, got ${got}`;
     }
+    case "invalid_value": {
+      const allowed = issue.values.map((v) => String(v)).join(", ");
+      if (input === undefined) return `required; allowed: ${allowed}`;
+      const what = path && path.length > 0 ? String(path[path.length - 1]) : "value";
+      return `unknown ${what} ${describe(input)}; allowed: ${allowed}`;
+    }
+    case "invalid_union":
+      return input === undefined ? `required (${issue.message})` : `${issue.message} (got ${describe(input)})`;
     case "too_small": {
       if (issue.origin === "array") return issue.minimum === 1 ? "must not be empty" : `must have at least ${issue.minimum} items`;
       if (issue.origin === "string") return "must not be empty";

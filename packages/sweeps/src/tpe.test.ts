@@ -63,7 +63,7 @@ describe("Parzen estimators match Optuna 3.1 (fixture from bench/optuna-parzen-r
   };
   for (const [name, spec] of Object.entries(specs)) {
     it(`log l(x) for the ${name} case`, () => {
-      const ref = (reference as Record<string, { obs: number[]; xs: number[]; logpdf: number[] }>)[name];
+      const ref = (reference as unknown as Record<string, { obs: number[]; xs: number[]; logpdf: number[] }>)[name];
       const d = domainOf(spec);
       if (d.kind !== "numeric") throw new Error("numeric case expected");
       const est = numericEstimator(d, ref.obs.map((v) => toInternal(d, v)), settings);
