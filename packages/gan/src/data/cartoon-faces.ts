@@ -28,8 +28,7 @@ export interface CartoonFacesParams {
 }
 
 interface StyleEntry {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each style has its own option type
-  style: Style<any>;
+  style: Style<object>;
   /** Square crop of the style's viewBox that holds the head: centre x, centre y and side, as fractions. */
   crop: { cx: number; cy: number; size: number };
 }
