@@ -53,11 +53,11 @@ interface HolderLine {
   postmasterPid: number | null;
 }
 
-function startHolder(home: string): { child: ChildProcess; ready: Promise<HolderLine> } {
+function startHolder(home: string, mode?: "exit-without-release"): { child: ChildProcess; ready: Promise<HolderLine> } {
   const env = { ...process.env };
   delete env.DATABASE_URL;
   delete env.GANBOARD_HOME;
-  const child = spawn(process.execPath, ["--import", "tsx", fixture, home], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", fixture, home, ...(mode ? [mode] : [])], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
   let out = "";
   let err = "";
@@ -230,6 +230,18 @@ describe("embedded PostgreSQL", () => {
     const rows = await query(handle.url, (sql) => sql<{ v: number }[]>`select v from t`);
     expect(rows.map((r) => r.v)).toEqual([42]);
     expect(countPostmasters(dataDir)).toBe(1);
+  });
+
+  it("an owner that exits without releasing still stops its server (exit hook)", async () => {
+    const home = seededHome();
+    const { dataDir, stateFile } = embeddedPaths(home);
+    const holder = startHolder(home, "exit-without-release");
+    const line = await holder.ready;
+    expect(line.owner).toBe(true);
+    expect((await exitOf(holder.child)).code).toBe(0);
+    expect(await waitForExit(line.postmasterPid!, 30_000)).toBe(true);
+    expect(postgresProcesses(dataDir)).toEqual([]);
+    expect(fs.existsSync(stateFile)).toBe(false);
   });
 
   it("a joiner in the same process does not stop the server on release", async () => {
