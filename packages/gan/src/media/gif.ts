@@ -26,6 +26,18 @@ export interface TimelapseOptions {
   labels?: readonly string[];
   /** "per-frame" (default): each frame gets its own 256 colours, best for grids that change a lot. */
   palette?: "per-frame" | "shared";
+  /**
+   * At most this many frames (default 200): a longer run keeps evenly spaced epochs, always the first
+   * and the last, labelled with their real epoch numbers, so a 1000-epoch timelapse stays a few MB.
+   */
+  maxFrames?: number;
+}
+
+/** Indices of at most `max` evenly spaced frames out of `n`, including the first and the last. */
+export function pickFrames(n: number, max: number): number[] {
+  if (n <= max) return Array.from({ length: n }, (_, i) => i);
+  if (max === 1) return [n - 1];
+  return Array.from({ length: max }, (_, k) => Math.round((k * (n - 1)) / (max - 1)));
 }
 
 interface RgbFrame {
@@ -91,14 +103,17 @@ export async function encodeTimelapseGif(gridPngs: Buffer[], opts: TimelapseOpti
     throw new RangeError(`got ${opts.labels.length} labels for ${gridPngs.length} frames`);
   }
   const label = opts.label ?? true;
-  const first = await decodeFrame(gridPngs[0]);
+  const maxFrames = opts.maxFrames ?? 200;
+  if (!Number.isInteger(maxFrames) || maxFrames < 1) throw new RangeError(`maxFrames must be a positive integer, got ${maxFrames}`);
+  const picked = pickFrames(gridPngs.length, maxFrames);
+  const first = await decodeFrame(gridPngs[picked[0]]);
   const size = { width: first.width, height: first.height };
   const frames: Uint8Array[] = [];
   let width = first.width;
   let height = first.height;
-  for (let i = 0; i < gridPngs.length; i++) {
+  for (const i of picked) {
     // A frame of another size (say, the grid size changed on resume) is letterboxed into the first's.
-    let frame = i === 0 ? first : await decodeFrame(gridPngs[i]);
+    let frame = i === picked[0] ? first : await decodeFrame(gridPngs[i]);
     if (frame.width !== size.width || frame.height !== size.height) frame = await decodeFrame(gridPngs[i], size);
     if (label) frame = withLabel(frame, opts.labels?.[i] ?? `epoch ${i + 1}`);
     width = frame.width;

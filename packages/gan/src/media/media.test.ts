@@ -1,6 +1,6 @@
 import sharp from "sharp";
 import { describe, expect, test } from "vitest";
-import { encodeGridPng, encodeInterpolationStrip, encodeTimelapseGif } from "./index.ts";
+import { encodeGridPng, encodeInterpolationStrip, encodeTimelapseGif, pickFrames } from "./index.ts";
 
 /** n images of res×res, image i a solid grey level that identifies it. */
 function solidImages(n: number, res: number): Float32Array {
@@ -113,6 +113,16 @@ describe("media", () => {
     const big = await encodeGridPng(solidImages(9, 8), 9, 8); // 32×32
     const summary = gifSummary(await encodeTimelapseGif([small, big, small], { label: false }));
     expect([summary.width, summary.height, summary.frames]).toEqual([22, 22, 3]);
+  });
+
+  test("long runs keep at most maxFrames evenly spaced frames, first and last included", async () => {
+    expect(pickFrames(5, 200)).toEqual([0, 1, 2, 3, 4]);
+    expect(pickFrames(10, 4)).toEqual([0, 3, 6, 9]);
+    expect(pickFrames(1000, 200)).toHaveLength(200);
+    expect(pickFrames(1000, 200).at(-1)).toBe(999);
+    const grid = await encodeGridPng(solidImages(4, 8), 4, 8);
+    const summary = gifSummary(await encodeTimelapseGif(Array.from({ length: 9 }, () => grid), { maxFrames: 3 }));
+    expect(summary.frames).toBe(3);
   });
 
   test("bad arguments are specific errors", async () => {
