@@ -3,38 +3,10 @@ import { mkdtemp, rm, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { configuredInceptionPath, FeatureModelError, loadGraphModelExtractor } from "./features.ts";
+import { configuredInceptionPath, FeatureModelError, loadGraphModelExtractor, resizeBilinearInto } from "./features.ts";
 import { fidFromFeatures } from "./fid.ts";
 import { blobImages } from "./testing-images.ts";
-
-// A real (tiny) TF.js graph model written the way tensorflowjs_converter writes one: a GraphDef in model.json
-// and the constants in a binary shard. images [-1, 8, 8, 3] → mean over H, W → MatMul with a 3×4 matrix.
-const PROJECTION = [1, 0, 0, 1, 0, 1, 0, -1, 0, 0, 1, 0.5];
-async function writeTinyGraphModel(dir: string, metadata?: Record<string, unknown>): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const float = (sizes: number[]) => ({ dim: sizes.map((s) => ({ size: String(s) })) });
-  const modelJson = {
-    format: "graph-model",
-    generatedBy: "ganboard test",
-    convertedBy: "hand-written",
-    modelTopology: {
-      node: [
-        { name: "images", op: "Placeholder", attr: { dtype: { type: "DT_FLOAT" }, shape: { shape: float([-1, 8, 8, 3]) } } },
-        { name: "axes", op: "Const", attr: { dtype: { type: "DT_INT32" }, value: { tensor: { dtype: "DT_INT32", tensorShape: float([2]) } } } },
-        { name: "proj", op: "Const", attr: { dtype: { type: "DT_FLOAT" }, value: { tensor: { dtype: "DT_FLOAT", tensorShape: float([3, 4]) } } } },
-        { name: "pooled", op: "Mean", input: ["images", "axes"], attr: { keep_dims: { b: false }, T: { type: "DT_FLOAT" }, Tidx: { type: "DT_INT32" } } },
-        { name: "features", op: "MatMul", input: ["pooled", "proj"], attr: { transpose_a: { b: false }, transpose_b: { b: false }, T: { type: "DT_FLOAT" } } },
-      ],
-      library: {},
-      versions: { producer: 1 },
-    },
-    weightsManifest: [{ paths: ["group1-shard1of1.bin"], weights: [{ name: "axes", shape: [2], dtype: "int32" }, { name: "proj", shape: [3, 4], dtype: "float32" }] }],
-    ...(metadata ? { userDefinedMetadata: { ganboard: metadata } } : {}),
-  };
-  const weights = Buffer.concat([Buffer.from(new Int32Array([1, 2]).buffer), Buffer.from(new Float32Array(PROJECTION).buffer)]);
-  await writeFile(join(dir, "model.json"), JSON.stringify(modelJson));
-  await writeFile(join(dir, "group1-shard1of1.bin"), weights);
-}
+import { TINY_MODEL_PROJECTION as PROJECTION, writeTinyGraphModel } from "./testing-models.ts";
 
 let root = "";
 beforeAll(async () => {
@@ -42,6 +14,18 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
+});
+
+describe("resizeBilinearInto", () => {
+  it("matches tf.image.resizeBilinear with half-pixel centres, up and down", () => {
+    const set = blobImages(1, 16, 3);
+    for (const size of [7, 16, 37]) {
+      const out = new Float32Array(size * size * 3);
+      resizeBilinearInto(set.pixels, 16, size, size, out);
+      const expected = tf.tidy(() => tf.image.resizeBilinear(tf.tensor3d(set.pixels, [16, 16, 3], "float32"), [size, size], false, true).dataSync());
+      for (let i = 0; i < out.length; i++) expect(Math.abs(out[i] - expected[i])).toBeLessThan(1e-3);
+    }
+  });
 });
 
 describe("loadGraphModelExtractor", () => {

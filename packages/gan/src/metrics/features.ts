@@ -4,7 +4,7 @@
 //
 // FID values are only comparable with other FIDs computed by the same network, resize and input scaling
 // (clean-fid shows resizing/JPEG choices alone move FID noticeably). We resize with bilinear interpolation to
-// the model's input size (as TTUR/pytorch-fid do) and scale 0..255 to the range the model declares (default
+// the model's input size (half-pixel centres, as pytorch-fid's F.interpolate) and scale 0..255 to the range the model declares (default
 // [-1, 1], Keras' InceptionV3 preprocessing; override with model.json userDefinedMetadata
 // {"ganboard": {"inputRange": [0, 255], "outputNode": "..."}} or the options below).
 
@@ -142,8 +142,12 @@ export async function loadGraphModelExtractor(path: string, opts: GraphModelExtr
     try {
       return model.execute(feeds, outputNode) as tf.Tensor;
     } catch (error) {
+      const message = (error as Error).message;
       // Graphs with control flow need the async executor.
-      if (/executeAsync/.test((error as Error).message)) return (await model.executeAsync(feeds, outputNode)) as tf.Tensor;
+      if (/executeAsync/.test(message)) return (await model.executeAsync(feeds, outputNode)) as tf.Tensor;
+      if (/not registered for backend/.test(message)) {
+        throw new FeatureModelError(`${modelPath} needs an op the '${tf.getBackend()}' backend lacks (${message}); run with --backend wasm or GANBOARD_BACKEND=wasm`);
+      }
       throw error;
     }
   };
@@ -160,6 +164,7 @@ export async function loadGraphModelExtractor(path: string, opts: GraphModelExtr
       out = await run(probe);
     } catch (error) {
       model.dispose();
+      if (error instanceof FeatureModelError) throw error;
       throw new FeatureModelError(`${modelPath}: running the model failed: ${(error as Error).message}`);
     } finally {
       probe.dispose();
@@ -179,11 +184,12 @@ export async function loadGraphModelExtractor(path: string, opts: GraphModelExtr
       let out: Float32Array | null = null;
       for (let start = 0; start < set.count; start += batchSize) {
         const count = Math.min(batchSize, set.count - start);
-        const batch = tf.tidy(() => {
-          const raw = tf.tensor4d(set.pixels.subarray(start * frame, (start + count) * frame), [count, set.resolution, set.resolution, 3], "int32");
-          const resized = set.resolution === height && set.resolution === width ? raw.toFloat() : tf.image.resizeBilinear(raw.toFloat(), [height, width]);
-          return resized.mul(scale).add(low) as tf.Tensor4D;
-        });
+        // Resized and scaled in JS (no image kernels needed, so any backend that runs the network will do).
+        const input = new Float32Array(count * height * width * 3);
+        for (let i = 0; i < count; i++) {
+          resizeBilinearInto(set.pixels.subarray((start + i) * frame, (start + i + 1) * frame), set.resolution, height, width, input.subarray(i * height * width * 3, (i + 1) * height * width * 3), scale, low);
+        }
+        const batch = tf.tensor4d(input, [count, height, width, 3]);
         let features: tf.Tensor;
         try {
           features = await run(batch);
@@ -211,6 +217,32 @@ export async function loadGraphModelExtractor(path: string, opts: GraphModelExtr
     },
   };
   return extractor;
+}
+
+/**
+ * Bilinear resize with half-pixel centres (PyTorch's interpolate(mode="bilinear", align_corners=False), as
+ * pytorch-fid uses), HWC RGB uint8 in, float32 out as value·scale + offset.
+ */
+export function resizeBilinearInto(src: Uint8Array, size: number, outH: number, outW: number, out: Float32Array, scale = 1, offset = 0): void {
+  const sy = size / outH;
+  const sx = size / outW;
+  for (let y = 0; y < outH; y++) {
+    const fy = Math.min(size - 1, Math.max(0, (y + 0.5) * sy - 0.5));
+    const y0 = Math.floor(fy);
+    const y1 = Math.min(size - 1, y0 + 1);
+    const wy = fy - y0;
+    for (let x = 0; x < outW; x++) {
+      const fx = Math.min(size - 1, Math.max(0, (x + 0.5) * sx - 0.5));
+      const x0 = Math.floor(fx);
+      const x1 = Math.min(size - 1, x0 + 1);
+      const wx = fx - x0;
+      for (let c = 0; c < 3; c++) {
+        const top = src[(y0 * size + x0) * 3 + c] * (1 - wx) + src[(y0 * size + x1) * 3 + c] * wx;
+        const bottom = src[(y1 * size + x0) * 3 + c] * (1 - wx) + src[(y1 * size + x1) * 3 + c] * wx;
+        out[(y * outW + x) * 3 + c] = (top * (1 - wy) + bottom * wy) * scale + offset;
+      }
+    }
+  }
 }
 
 function isRange(value: unknown): value is [number, number] {

@@ -1,4 +1,5 @@
 // Offline sample-quality metrics (no pretrained network needed), plus FID/KID over a pluggable feature extractor.
+export { MetricRng } from "./random.ts";
 export { assertImageBatch, imagesFromTanh, MetricInputError, selectImages, type ImageBatch } from "./images.ts";
 export {
   laplacianPyramid,
