@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { eq } from "drizzle-orm";
 import { createTestDatabase, TEST_URL_ENV, type TestDatabase } from "./testing.ts";
 import { migrationStatus } from "./migrate.ts";
-import { sweeps, trials, metrics } from "./schema.ts";
+import { checkpoints, metrics, samples, sweeps, trialLogs, trials } from "./schema.ts";
 
 describe("createTestDatabase", () => {
   let a: TestDatabase;
@@ -53,5 +53,24 @@ describe("createTestDatabase", () => {
     expect(rows.map((r) => r.value)).toEqual([2]);
     await a.db.delete(trials).where(eq(trials.id, t.id));
     expect(await a.db.select().from(metrics).where(eq(metrics.trialId, t.id))).toHaveLength(0);
+  });
+
+  it("schema: bytea round-trips, enums and defaults apply, log ids are ordered", async () => {
+    const [t] = await a.db.insert(trials).values({ number: 7, config: { lr_g: 2e-4 } }).returning();
+    const png = new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 0, 255]);
+    await a.db.insert(samples).values({ trialId: t.id, epoch: 0, step: 10, png, width: 2, height: 2 });
+    const [sample] = await a.db.select().from(samples).where(eq(samples.trialId, t.id));
+    expect(Array.from(sample.png)).toEqual(Array.from(png));
+    const data = new Uint8Array(1 << 20).map((_, i) => i % 251);
+    await a.db.insert(checkpoints).values({ trialId: t.id, epoch: 0, step: 10, data: data.subarray(1), reason: "periodic" });
+    const [cp] = await a.db.select().from(checkpoints).where(eq(checkpoints.trialId, t.id));
+    expect(cp.data.byteLength).toBe(data.byteLength - 1);
+    expect(cp.data[0]).toBe(1);
+    await a.db.insert(trialLogs).values([{ trialId: t.id, message: "one" }, { trialId: t.id, message: "two", level: "warn" }]);
+    const logs = await a.db.select().from(trialLogs).where(eq(trialLogs.trialId, t.id)).orderBy(trialLogs.id);
+    expect(logs.map((l) => [l.message, l.level])).toEqual([["one", "info"], ["two", "warn"]]);
+    await expect(a.sql`update trials set status = 'bogus' where id = ${t.id}`).rejects.toThrow(/invalid input value for enum/);
+    await expect(a.sql`update trials set attempt = -1 where id = ${t.id}`).rejects.toThrow(/trials_attempt_nonnegative/);
+    await expect(a.db.insert(trials).values({ sweepId: null, number: 1, config: {} })).resolves.toBeDefined();
   });
 });

