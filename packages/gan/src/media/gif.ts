@@ -78,19 +78,12 @@ function toRgba(rgb: Uint8Array): Uint8Array {
   return rgba;
 }
 
-/** Up to ~1M pixels spread evenly over all frames, for one palette that fits the whole animation. */
-function sharedSample(frames: Uint8Array[]): Uint8Array {
-  const totalPixels = frames.reduce((n, f) => n + f.length / 4, 0);
-  const stride = Math.max(1, Math.ceil(totalPixels / 1_000_000));
-  const sample = new Uint8Array(Math.ceil(totalPixels / stride) * 4 + 4 * frames.length);
-  let o = 0;
-  for (const f of frames) {
-    for (let p = 0; p < f.length / 4; p += stride) {
-      sample.set(f.subarray(p * 4, p * 4 + 4), o);
-      o += 4;
-    }
-  }
-  return sample.subarray(0, o);
+/** Every `stride`-th pixel of an RGBA frame: the frames' share of the sample one shared palette is built from. */
+function subsample(rgba: Uint8Array, stride: number): Uint8Array {
+  const pixels = Math.ceil(rgba.length / 4 / stride);
+  const out = new Uint8Array(pixels * 4);
+  for (let p = 0, o = 0; o < out.length; p += stride, o += 4) out.set(rgba.subarray(p * 4, p * 4 + 4), o);
+  return out;
 }
 
 /** Per-epoch grid PNGs → an animated GIF that loops forever ("how the samples evolved"). */
@@ -108,26 +101,32 @@ export async function encodeTimelapseGif(gridPngs: Buffer[], opts: TimelapseOpti
   const picked = pickFrames(gridPngs.length, maxFrames);
   const first = await decodeFrame(gridPngs[picked[0]]);
   const size = { width: first.width, height: first.height };
-  const frames: Uint8Array[] = [];
-  let width = first.width;
-  let height = first.height;
-  for (const i of picked) {
+  // Frames are decoded one at a time (twice for a shared palette) rather than all held at once:
+  // 200 frames of a 128px 8×8 grid would be ~900 MB of RGBA.
+  const frameRgba = async (i: number): Promise<{ rgba: Uint8Array; width: number; height: number }> => {
     // A frame of another size (say, the grid size changed on resume) is letterboxed into the first's.
     let frame = i === picked[0] ? first : await decodeFrame(gridPngs[i]);
     if (frame.width !== size.width || frame.height !== size.height) frame = await decodeFrame(gridPngs[i], size);
     if (label) frame = withLabel(frame, opts.labels?.[i] ?? `epoch ${i + 1}`);
-    width = frame.width;
-    height = frame.height;
-    frames.push(toRgba(frame.data));
+    return { rgba: toRgba(frame.data), width: frame.width, height: frame.height };
+  };
+  let shared: Palette | undefined;
+  if (opts.palette === "shared") {
+    // ~1M sample pixels spread evenly over all frames.
+    const stride = Math.max(1, Math.ceil((picked.length * size.width * size.height) / 1_000_000));
+    const parts: Uint8Array[] = [];
+    for (const i of picked) parts.push(subsample((await frameRgba(i)).rgba, stride));
+    const sample = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    parts.reduce((o, p) => (sample.set(p, o), o + p.length), 0);
+    shared = gifenc.quantize(sample, 256);
   }
-  const shared = opts.palette === "shared" ? gifenc.quantize(sharedSample(frames), 256) : undefined;
   const gif = gifenc.GIFEncoder({ initialCapacity: 1 << 20 });
-  for (let i = 0; i < frames.length; i++) {
-    const palette = shared ?? gifenc.quantize(frames[i], 256);
-    const index = gifenc.applyPalette(frames[i], palette);
-    gif.writeFrame(index, width, height, {
-      palette: shared && i > 0 ? undefined : palette,
-      delay: i === frames.length - 1 ? lastDelay : delay,
+  for (let k = 0; k < picked.length; k++) {
+    const { rgba, width, height } = await frameRgba(picked[k]);
+    const palette = shared ?? gifenc.quantize(rgba, 256);
+    gif.writeFrame(gifenc.applyPalette(rgba, palette), width, height, {
+      palette: shared && k > 0 ? undefined : palette,
+      delay: k === picked.length - 1 ? lastDelay : delay,
       repeat: 0,
     });
   }
