@@ -61,6 +61,9 @@ describe("ASHA", () => {
     // A report that skips over a rung is judged at that rung with the newest value before it.
     const skipping: TrialRecord = { number: 9, state: "running", params: {}, intermediate: [{ epoch: 1, value: 0.05 }, { epoch: 5, value: 0.9 }] };
     expect(shouldPrune(asha, skipping, others)).toMatchObject({ prune: false, rung: 3 });
+    // A first report past several rungs is judged at the highest one it crossed, with that report.
+    const late: TrialRecord = { number: 10, state: "running", params: {}, intermediate: [{ epoch: 4, value: 0.9 }] };
+    expect(shouldPrune(asha, late, others)).toEqual({ prune: true, reason: "rung epoch 3: ranks 4 of 4; only the top 1 (1/3) continue", rung: 3 });
   });
 
   it("flips for maximize, prunes non-finite metrics, and does nothing without early_terminate", () => {

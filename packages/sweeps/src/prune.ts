@@ -1,5 +1,5 @@
 import type { SweepSpec } from "./spec.ts";
-import { goalSign, lossOf, sortedReports, trialId, valueAtOrBefore, type TrialRecord } from "./trials.ts";
+import { goalSign, lossOf, sortedReports, trialId, valueAtOrBefore, type EpochValue, type TrialRecord } from "./trials.ts";
 
 export interface PruneDecision {
   prune: boolean;
@@ -14,6 +14,14 @@ export function ashaRungs(minEpochs: number, reductionFactor: number, maxEpoch: 
   const rungs: number[] = [];
   for (let r = minEpochs; r <= maxEpoch; r *= reductionFactor) rungs.push(r);
   return rungs;
+}
+
+/**
+ * A trial's value at a rung: its newest report at or before the rung epoch; if its first report already
+ * lies past the rung (epochs skipped), that first report.
+ */
+function valueForRung(reports: readonly EpochValue[], rung: number): EpochValue {
+  return valueAtOrBefore(reports, rung) ?? reports.find((r) => r.epoch >= rung) ?? reports[reports.length - 1];
 }
 
 function sameTrial(a: TrialRecord, b: TrialRecord): boolean {
@@ -51,13 +59,12 @@ export function shouldPrune(spec: Pick<SweepSpec, "early_terminate" | "metric">,
     }
     // Judge the highest rung this report crossed (normally the rung equals the epoch).
     const rung = crossed[crossed.length - 1];
-    const own = lossOf(valueAtOrBefore(reports, rung)!.value, sign);
+    const own = lossOf(valueForRung(reports, rung).value, sign);
     const competitors: number[] = [own];
     for (const t of others) {
       const r = sortedReports(t);
       if (r.length === 0 || r[r.length - 1].epoch < rung) continue;
-      const atRung = valueAtOrBefore(r, rung);
-      if (atRung) competitors.push(lossOf(atRung.value, sign));
+      competitors.push(lossOf(valueForRung(r, rung).value, sign));
     }
     const n = competitors.length;
     const keep = Math.max(1, Math.floor(n / et.reduction_factor));
