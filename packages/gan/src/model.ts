@@ -90,9 +90,7 @@ export abstract class Network {
       const scale = tf.mul(bn.gamma, tf.rsqrt(tf.add(bn.runningVar, BN_EPSILON)));
       return tf.add(tf.mul(tf.sub(x, bn.runningMean), scale), bn.beta) as tf.Tensor4D;
     }
-    const mean = tf.mean(x, [0, 1, 2]);
-    const centered = tf.sub(x, mean);
-    const variance = tf.mean(tf.square(centered), [0, 1, 2]);
+    const { y, mean, variance } = batchNormTrain(x, bn.gamma, bn.beta);
     if (updates) {
       const n = x.shape[0] * x.shape[1] * x.shape[2];
       const unbiased = n > 1 ? tf.mul(variance, n / (n - 1)) : variance;
@@ -105,14 +103,25 @@ export abstract class Network {
         value: tf.keep(tf.add(tf.mul(bn.runningVar, 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM))),
       });
     }
-    const scale = tf.mul(bn.gamma, tf.rsqrt(tf.add(variance, BN_EPSILON)));
-    return tf.add(tf.mul(centered, scale), bn.beta) as tf.Tensor4D;
+    return y;
   }
 
   dispose(): void {
     for (const v of this.params.values()) v.dispose();
     for (const v of this.buffers.values()) v.dispose();
   }
+}
+
+/**
+ * Train-mode batch norm (PyTorch semantics): normalise by the batch mean and the biased batch
+ * variance over N, H, W; returns the batch statistics too (for the running averages).
+ */
+export function batchNormTrain(x: tf.Tensor4D, gamma: tf.Tensor1D | tf.Variable, beta: tf.Tensor1D | tf.Variable): { y: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+  const mean = tf.mean(x, [0, 1, 2]) as tf.Tensor1D;
+  const centered = tf.sub(x, mean);
+  const variance = tf.mean(tf.square(centered), [0, 1, 2]) as tf.Tensor1D;
+  const scale = tf.mul(gamma, tf.rsqrt(tf.add(variance, BN_EPSILON)));
+  return { y: tf.add(tf.mul(centered, scale), beta) as tf.Tensor4D, mean, variance };
 }
 
 export type ForwardMode = "train" | "eval";
