@@ -94,7 +94,7 @@ function flockViaChild(lockPath: string, timeoutMs: number, onWait?: (holder: st
   });
 }
 
-async function exclusiveCreateLock(lockPath: string, timeoutMs: number, onWait?: (holder: string) => void): Promise<FileLock> {
+export async function exclusiveCreateLock(lockPath: string, timeoutMs: number, onWait?: (holder: string) => void): Promise<FileLock> {
   const deadline = Date.now() + timeoutMs;
   let noticed = false;
   for (;;) {
