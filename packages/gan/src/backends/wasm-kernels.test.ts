@@ -206,6 +206,28 @@ describe("registerWasmTrainingKernels", () => {
     expect(await compare("LeakyRelu", { x: { data: new Int32Array([-3, 0, 4]), shape: [3], dtype: "int32" } }, { alpha: 0.5 })).toBe(0);
   });
 
+  it("Sum and Mean match cpu over every axis but the last (batch norm), and elsewhere", async () => {
+    const cases: { shape: number[]; axis: number | number[]; keepDims: boolean }[] = [
+      { shape: [8, 6, 5, 7], axis: [0, 1, 2], keepDims: false },
+      { shape: [8, 6, 5, 7], axis: [2, 0, 1], keepDims: true },
+      { shape: [32, 16, 16, 3], axis: [0, 1, 2], keepDims: false },
+      { shape: [9, 4], axis: 0, keepDims: false },
+      { shape: [3, 5, 2], axis: [0, 1], keepDims: true },
+      { shape: [1, 1, 1, 5], axis: [0, 1, 2], keepDims: false }, // nothing to reduce
+      { shape: [4, 6, 5, 3], axis: [1, 2], keepDims: false }, // original kernel
+      { shape: [4, 6], axis: -1, keepDims: false },
+      { shape: [4, 6], axis: [0, 1], keepDims: false },
+    ];
+    for (const kernel of ["Sum", "Mean"]) {
+      for (const c of cases) {
+        const err = await compare(kernel, { x: { data: values(sizeOf(c.shape), 22), shape: c.shape } }, { axis: c.axis, keepDims: c.keepDims });
+        expect(err, `${kernel} ${JSON.stringify(c)}`).toBeLessThan(TOLERANCE);
+      }
+    }
+    const ints = await compare("Sum", { x: { data: new Int32Array([1, 2, 3, 4, 5, 6]), shape: [3, 2], dtype: "int32" } }, { axis: 0, keepDims: false });
+    expect(ints).toBe(0);
+  });
+
   it("Identity and Cast share data without changing values, and free it by refcount", async () => {
     const x = tf.tensor(values(24, 11), [2, 3, 4]);
     const before = tf.memory();
