@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
 import { startOrJoinEmbedded, type EmbeddedHandle } from "../../packages/db/src/embedded/server.ts";
-import { dropRunDatabases, TEST_RUN_ID_ENV, TEST_URL_ENV } from "../../packages/db/src/testing.ts";
+import { cleanupStaleTestResources, dropRunDatabases, TEST_RUN_ID_ENV, TEST_URL_ENV } from "../../packages/db/src/testing.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -21,7 +21,10 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // Starts with a base-36 timestamp (8 digits) so later runs can tell abandoned databases by age.
   const runId = `${Date.now().toString(36)}${process.pid.toString(36)}`;
+  // Killed runs leave servers and databases behind; clear those older than 6 h whose owner is gone.
+  await cleanupStaleTestResources(process.env.DATABASE_URL ?? null).catch(() => {});
   let embedded: EmbeddedHandle | null = null;
   let url = process.env.DATABASE_URL;
   if (!url) {

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { eq } from "drizzle-orm";
-import { createTestDatabase, TEST_URL_ENV, type TestDatabase } from "./testing.ts";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { cleanupStaleTestResources, createTestDatabase, testServerUrl, TEST_URL_ENV, type TestDatabase } from "./testing.ts";
 import { migrationStatus } from "./migrate.ts";
 import { checkpoints, metrics, samples, sweeps, trialLogs, trials } from "./schema.ts";
 
@@ -72,5 +75,30 @@ describe("createTestDatabase", () => {
     await expect(a.sql`update trials set status = 'bogus' where id = ${t.id}`).rejects.toThrow(/invalid input value for enum/);
     await expect(a.sql`update trials set attempt = -1 where id = ${t.id}`).rejects.toThrow(/trials_attempt_nonnegative/);
     await expect(a.db.insert(trials).values({ sweepId: null, number: 1, config: {} })).resolves.toBeDefined();
+  });
+
+  it("cleanupStaleTestResources removes only old leftovers of dead runs", async () => {
+    const old = Date.now() - 7 * 3600_000;
+    const oldDir = fs.mkdtempSync(path.join(os.tmpdir(), "ganboard-test-pg-"));
+    fs.mkdirSync(path.join(oldDir, "postgres"));
+    fs.utimesSync(oldDir, old / 1000, old / 1000);
+    const freshDir = fs.mkdtempSync(path.join(os.tmpdir(), "ganboard-test-pg-"));
+    fs.mkdirSync(path.join(freshDir, "postgres"));
+    const oldDb = `gbt_${old.toString(36)}zz_cleanup_${process.pid}`;
+    await a.sql.unsafe(`create database "${oldDb}"`);
+    try {
+      const result = await cleanupStaleTestResources(await testServerUrl());
+      expect(result.folders).toBeGreaterThanOrEqual(1);
+      expect(result.databases).toBeGreaterThanOrEqual(1);
+      expect(fs.existsSync(oldDir)).toBe(false);
+      expect(fs.existsSync(freshDir)).toBe(true);
+      const names = (await a.sql<{ datname: string }[]>`select datname from pg_database`).map((r) => r.datname);
+      expect(names).not.toContain(oldDb);
+      expect(names).toContain(a.name);
+      expect(names).toContain(b.name);
+    } finally {
+      fs.rmSync(freshDir, { recursive: true, force: true });
+      await a.sql.unsafe(`drop database if exists "${oldDb}"`);
+    }
   });
 });

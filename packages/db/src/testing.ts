@@ -18,7 +18,8 @@ import os from "node:os";
 import path from "node:path";
 import postgres from "postgres";
 import { connect, type Db, type Sql } from "./client.ts";
-import { startOrJoinEmbedded, type EmbeddedHandle } from "./embedded/server.ts";
+import { readEmbeddedState, startOrJoinEmbedded, type EmbeddedHandle } from "./embedded/server.ts";
+import { isPostmasterFor, isProcessAlive, stopPostmaster } from "./embedded/proc.ts";
 import { migrate, readMigrations } from "./migrate.ts";
 import { withDatabase } from "./url.ts";
 
@@ -39,6 +40,9 @@ export interface TestDatabase {
   /** Closes `sql` and drops the database (terminating any other connections to it). Idempotent. */
   drop(): Promise<void>;
 }
+
+/** Run ids start with a base-36 timestamp (8 digits) so cleanupStaleTestResources can age them. */
+const processRunId = `${Date.now().toString(36)}${process.pid.toString(36)}`;
 
 let fallbackServer: Promise<EmbeddedHandle> | null = null;
 
@@ -67,7 +71,7 @@ export async function testServerUrl(): Promise<string> {
 }
 
 async function runId(): Promise<string> {
-  return process.env[TEST_RUN_ID_ENV] || (await injected("ganboardTestRunId")) || `p${process.pid.toString(36)}`;
+  return process.env[TEST_RUN_ID_ENV] || (await injected("ganboardTestRunId")) || processRunId;
 }
 
 function templateName(): string {
@@ -169,4 +173,53 @@ export async function dropRunDatabases(serverUrl: string, run: string): Promise<
   } finally {
     await admin.end({ timeout: 5 });
   }
+}
+
+/** Prefixes of the temp folders that test servers live in (global setup, fallback, lifecycle tests). */
+export const TEST_HOME_PREFIXES = ["ganboard-test-pg-", "ganboard-embedded-test-"];
+
+/**
+ * Removes what killed test runs left behind: temp server folders older than `maxAgeMs` whose owning
+ * process is dead (stopping their orphaned postmaster), and test databases on `serverUrl` whose run id
+ * (a base-36 timestamp) is older than `maxAgeMs`. Never touches anything a live process owns.
+ */
+export async function cleanupStaleTestResources(serverUrl: string | null, maxAgeMs = 6 * 3600_000): Promise<{ folders: number; databases: number }> {
+  let folders = 0;
+  const tmp = os.tmpdir();
+  for (const entry of fs.readdirSync(tmp)) {
+    if (!TEST_HOME_PREFIXES.some((p) => entry.startsWith(p))) continue;
+    const dir = path.join(tmp, entry);
+    try {
+      if (Date.now() - fs.statSync(dir).mtimeMs < maxAgeMs) continue;
+      const homes = [dir, ...fs.readdirSync(dir).map((e) => path.join(dir, e))].filter((h) => fs.existsSync(path.join(h, "postgres")));
+      let inUse = false;
+      for (const home of homes) {
+        const state = readEmbeddedState(home);
+        if (state && isProcessAlive(state.pid)) inUse = true;
+        const pidFile = path.join(home, "postgres", "postmaster.pid");
+        const pid = fs.existsSync(pidFile) ? Number.parseInt(fs.readFileSync(pidFile, "utf8"), 10) : NaN;
+        if (!inUse && Number.isFinite(pid) && isPostmasterFor(pid, path.join(home, "postgres"))) await stopPostmaster(pid, { fastTimeoutMs: 5000 });
+      }
+      if (inUse) continue;
+      fs.rmSync(dir, { recursive: true, force: true });
+      folders++;
+    } catch {
+      /* raced with its owner or not ours to remove: leave it */
+    }
+  }
+  let databases = 0;
+  if (serverUrl) {
+    const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+    try {
+      const rows = await admin<{ datname: string }[]>`select datname from pg_database where datname like ${`${TEST_DB_PREFIX}%`}`;
+      for (const { datname } of rows) {
+        const started = Number.parseInt(datname.slice(TEST_DB_PREFIX.length, TEST_DB_PREFIX.length + 8), 36);
+        if (!Number.isFinite(started) || Date.now() - started < maxAgeMs || started > Date.now()) continue;
+        await admin.unsafe(`drop database if exists "${datname}" with (force)`).then(() => databases++, () => {});
+      }
+    } finally {
+      await admin.end({ timeout: 5 });
+    }
+  }
+  return { folders, databases };
 }
