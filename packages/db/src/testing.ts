@@ -21,10 +21,12 @@ import { connect, type Db, type Sql } from "./client.ts";
 import { readEmbeddedState, startOrJoinEmbedded, type EmbeddedHandle } from "./embedded/server.ts";
 import { isPostmasterFor, isProcessAlive, stopPostmaster } from "./embedded/proc.ts";
 import { migrate, readMigrations } from "./migrate.ts";
-import { withDatabase } from "./url.ts";
+import { DatabaseUnavailableError, withDatabase } from "./url.ts";
 
 export const TEST_URL_ENV = "GANBOARD_TEST_DATABASE_URL";
 export const TEST_RUN_ID_ENV = "GANBOARD_TEST_RUN_ID";
+/** Set by the global setup when the test server could not be started. */
+export const TEST_ERROR_ENV = "GANBOARD_TEST_DATABASE_ERROR";
 const TEST_DB_PREFIX = "gbt_";
 const TEMPLATE_PREFIX = "ganboard_tpl_";
 /** Advisory lock serialising template creation between parallel workers and concurrent runs. */
@@ -58,6 +60,9 @@ async function injected(key: "ganboardTestDatabaseUrl" | "ganboardTestRunId"): P
 
 /** URL of the server that test databases are created on (a maintenance connection target). */
 export async function testServerUrl(): Promise<string> {
+  if (process.env[TEST_ERROR_ENV]) {
+    throw new DatabaseUnavailableError(`The test database server could not be started: ${process.env[TEST_ERROR_ENV]}`);
+  }
   const provided = process.env[TEST_URL_ENV] || (await injected("ganboardTestDatabaseUrl")) || process.env.DATABASE_URL;
   if (provided) return provided;
   fallbackServer ??= (async () => {
