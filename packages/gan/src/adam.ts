@@ -6,6 +6,7 @@
  * and so lr/betas can change between steps (PBT perturbs them on a cloned checkpoint).
  */
 import * as tf from "@tensorflow/tfjs";
+import { ownedVariable } from "./model.ts";
 
 export interface AdamHyper {
   lr: number;
@@ -24,8 +25,8 @@ export class Adam {
     readonly variables: tf.Variable[],
     public hyper: AdamHyper,
   ) {
-    this.m = variables.map((w) => tf.variable(tf.zerosLike(w), false));
-    this.v = variables.map((w) => tf.variable(tf.zerosLike(w), false));
+    this.m = variables.map((w) => ownedVariable(tf.zerosLike(w), false));
+    this.v = variables.map((w) => ownedVariable(tf.zerosLike(w), false));
   }
 
   /** grads in the same order as `variables`. Does not dispose the gradients. */

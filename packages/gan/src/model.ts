@@ -62,16 +62,16 @@ export abstract class Network {
 
   protected addWeight(name: string, shape: number[], rng: Prng): tf.Variable {
     const size = shape.reduce((a, b) => a * b, 1);
-    const v = tf.variable(tf.tensor(rng.normal(size, 0, INIT_STD), shape), true, `${this.prefix}/${name}/${uid()}`);
+    const v = ownedVariable(tf.tensor(rng.normal(size, 0, INIT_STD), shape), true, `${this.prefix}/${name}/${uid()}`);
     this.params.set(name, v);
     return v;
   }
 
   protected addBatchNorm(name: string, channels: number, rng: Prng): void {
-    const gamma = tf.variable(tf.tensor1d(rng.normal(channels, 1, INIT_STD)), true, `${this.prefix}/${name}.gamma/${uid()}`);
-    const beta = tf.variable(tf.zeros([channels]), true, `${this.prefix}/${name}.beta/${uid()}`);
-    const runningMean = tf.variable(tf.zeros([channels]), false, `${this.prefix}/${name}.running_mean/${uid()}`);
-    const runningVar = tf.variable(tf.ones([channels]), false, `${this.prefix}/${name}.running_var/${uid()}`);
+    const gamma = ownedVariable(tf.tensor1d(rng.normal(channels, 1, INIT_STD)), true, `${this.prefix}/${name}.gamma/${uid()}`);
+    const beta = ownedVariable(tf.zeros([channels]), true, `${this.prefix}/${name}.beta/${uid()}`);
+    const runningMean = ownedVariable(tf.zeros([channels]), false, `${this.prefix}/${name}.running_mean/${uid()}`);
+    const runningVar = ownedVariable(tf.ones([channels]), false, `${this.prefix}/${name}.running_var/${uid()}`);
     this.params.set(`${name}.gamma`, gamma);
     this.params.set(`${name}.beta`, beta);
     this.buffers.set(`${name}.running_mean`, runningMean);
@@ -138,6 +138,16 @@ export function applyRunningUpdates(updates: RunningUpdate[]): void {
     u.value.dispose();
   }
   updates.length = 0;
+}
+
+/**
+ * A variable that owns its initial value: tf.variable() shares the data of the tensor it is given,
+ * and that tensor would otherwise stay alive (and counted) for as long as the variable.
+ */
+export function ownedVariable(initial: tf.Tensor, trainable: boolean, name?: string): tf.Variable {
+  const v = tf.variable(initial, trainable, name);
+  initial.dispose();
+  return v;
 }
 
 let uidCounter = 0;

@@ -62,6 +62,14 @@ describe("GanTrainer", () => {
     expect(first(4)[0].loss_d).not.toBe(first(3)[0].loss_d);
   });
 
+  it("dispose() frees every tensor the trainer made", () => {
+    const before = tf.memory().numTensors;
+    const trainer = new GanTrainer(tinyConfig({ ema: 0.9 }));
+    run(trainer, 0, 1);
+    trainer.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it("leaks no tensors across steps (incl. EMA, lsgan and d_steps)", () => {
     for (const overrides of [{}, { ema: 0.99, loss: "lsgan" as const, d_steps: 2 }, { loss: "hinge" as const }]) {
       const trainer = new GanTrainer(tinyConfig(overrides));
