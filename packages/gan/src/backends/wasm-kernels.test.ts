@@ -206,6 +206,30 @@ describe("registerWasmTrainingKernels", () => {
     expect(await compare("LeakyRelu", { x: { data: new Int32Array([-3, 0, 4]), shape: [3], dtype: "int32" } }, { alpha: 0.5 })).toBe(0);
   });
 
+  it("the LeakyRelu gradient on wasm matches cpu (dy·step(x, α) instead of where/greater)", async () => {
+    const data = values(4 * 6 * 5 * 3, 23);
+    data[0] = 0;
+    const grad = async (backend: "cpu" | "wasm", alpha: number) => {
+      await tf.setBackend(backend);
+      const x = tf.tensor4d(data, [4, 6, 5, 3]);
+      const dy = tf.tensor4d(values(data.length, 24), [4, 6, 5, 3]);
+      const g = tf.grad((t: tf.Tensor) => tf.leakyRelu(t, alpha))(x, dy);
+      const out = await g.data();
+      tf.dispose([x, dy, g]);
+      await tf.setBackend("wasm");
+      return out;
+    };
+    for (const alpha of [0.2, 0.01]) {
+      const ref = await grad("cpu", alpha);
+      const got = await grad("wasm", alpha);
+      expect(Array.from(got)).toEqual(Array.from(ref));
+    }
+    const x = tf.tensor1d([-1, 0, 2]);
+    const profile = await tf.profile(() => tf.grad((t: tf.Tensor) => tf.leakyRelu(t, 0.2))(x));
+    expect(profile.kernels.map((k) => k.name)).not.toContain("Select");
+    tf.dispose([x, profile.result as tf.Tensor]);
+  });
+
   it("Sum and Mean match cpu over every axis but the last (batch norm), and elsewhere", async () => {
     const cases: { shape: number[]; axis: number | number[]; keepDims: boolean }[] = [
       { shape: [8, 6, 5, 7], axis: [0, 1, 2], keepDims: false },

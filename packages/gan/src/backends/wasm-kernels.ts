@@ -361,6 +361,28 @@ function missingKernel(name: string): KernelFunc {
 }
 
 /**
+ * LeakyRelu's gradient in tfjs-core is where(greater(x, 0), dy, dy·α): on wasm, Greater and Select
+ * are scalar loops costing more than the convolution they follow. step(x, α) is exactly the
+ * derivative factor (1 where x > 0, else α) and runs fast, so dy·step(x, α) gives the same float32
+ * values (dy·1 = dy; dy·α as before). Gradients are registered per kernel, not per backend, so other
+ * backends keep tfjs-core's gradient.
+ */
+function registerLeakyReluGradient(): void {
+  const original = tf.getGradient("LeakyRelu");
+  if (original == null) return;
+  tf.registerGradient({
+    kernelName: "LeakyRelu",
+    inputsToSave: ["x"],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved;
+      if (tf.getBackend() !== BACKEND || x!.dtype !== "float32" || Array.isArray(dy)) return original.gradFunc(dy, saved, attrs);
+      const { alpha } = attrs as unknown as tf.LeakyReluAttrs;
+      return { x: () => tf.mul(dy, tf.step(x!, alpha)) };
+    },
+  });
+}
+
+/**
  * Registers (or replaces) the training kernels on the wasm backend. Idempotent; call after
  * `tf.setBackend("wasm")` (it also works before, since kernels are registered by backend name).
  */
@@ -395,5 +417,6 @@ export function registerWasmTrainingKernels(): void {
     };
     tf.registerKernel(config);
   }
+  registerLeakyReluGradient();
   registered = true;
 }
