@@ -4,18 +4,24 @@
  * tfjs-backend-wasm 4.22 can run a DCGAN forward pass but not train one at a usable speed:
  * - `Conv2DBackpropFilter` (the weight gradient of every conv) is not implemented at all;
  * - `Conv2DBackpropInput` (the input gradient of conv2d AND the forward pass of conv2dTranspose,
- *   i.e. most of a DCGAN generator) is a naive scalar loop, ~10× slower than XNNPACK's conv.
+ *   i.e. most of a DCGAN generator) is a naive scalar loop, ~5× slower than XNNPACK's conv;
+ * - several kernels a training step leans on are scalar loops or copies: BatchMatMul with a
+ *   transposed operand, Identity (the engine clones every tensor it saves for backprop), Sum/Mean
+ *   over N,H,W (batch norm), LeakyRelu and the Greater/Select of its gradient.
  *
- * Both are rewritten here as exact compositions of kernels the wasm backend runs fast (XNNPACK
- * Conv2D, BatchMatMul, Transpose, StridedSlice, Concat, DepthToSpace). Nothing is approximated:
- * every output element is the same sum of products as in the reference definition, just ordered by
- * XNNPACK, so results agree with the cpu backend to float32 rounding (tested in
- * wasm-kernels.test.ts).
+ * Each is replaced here by an exact composition of kernels the wasm backend runs fast (XNNPACK
+ * Conv2D, plain BatchMatMul, AvgPool, Prelu, Step, Multiply, Transpose) plus small data movement
+ * done in JS over the wasm heap. Nothing is approximated: every output element is the same sum of
+ * products as in the reference definition, only summed in another order, so results agree with the
+ * cpu backend to float32 rounding (tested in wasm-kernels.test.ts). Cases a composition does not
+ * cover (NCHW, unequal strides, non-float dtypes...) run the original wasm kernel.
  *
  * Kernels are called directly through the kernel registry on the wasm backend (not through tf ops),
  * so nothing is recorded on the gradient tape and intermediates are freed at once by refcount.
  */
 import * as tf from "@tensorflow/tfjs";
+// Registers the wasm backend's own kernels first, so the originals below are found and kept.
+import "@tensorflow/tfjs-backend-wasm";
 import { backend_util, type KernelConfig, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from "@tensorflow/tfjs";
 
 const BACKEND = "wasm";
