@@ -250,7 +250,7 @@ Tensor unaryOp(int op, const Tensor& x, double p1, double p2) {
       auto one = at::where(at::gt(x, 0), at::ones({}, x.options()), at::full({}, p1, x.options()));
       return x.is_floating_point() ? at::where(at::isnan(x), x, one) : one;
     }
-    case U_LEAKYRELU: return at::where(at::gt(x, 0), x, at::mul(x, p1));
+    case U_LEAKYRELU: return x.is_floating_point() ? at::leaky_relu(x, p1) : at::where(at::gt(x, 0), x, at::mul(x, p1)).to(x.scalar_type());
     case U_RECIPROCAL: return at::reciprocal(x);
     case U_SIN: return at::sin(x);
     case U_COS: return at::cos(x);
@@ -318,7 +318,7 @@ Tensor binaryOp(int op, const Tensor& a, const Tensor& b, double p) {
     case B_PRELU: return at::where(at::gt(a, 0), a, at::mul(a, b));
     case B_DIVNONAN: return at::where(at::eq(b, 0), at::zeros({}, a.options()), at::div(a, b));
     case B_ELUGRAD: return at::where(at::lt(b, 0), at::mul(a, at::add(b, 1)), a);  // (dy, y)
-    case B_LEAKYRELUGRAD: return at::where(at::gt(b, 0), a, at::mul(a, p));         // (dy, x), fused grad
+    case B_LEAKYRELUGRAD: return at::leaky_relu_backward(a, b, p, false);             // (dy, x), fused grad
   }
   throw std::runtime_error("tfjs-backend-torch: unknown binary op " + std::to_string(op));
 }
@@ -513,7 +513,7 @@ Tensor activate(Tensor x, int act, double alpha, const c10::optional<Tensor>& pr
     case A_RELU: return at::relu_(x);
     case A_RELU6: return at::clamp_(x, 0, 6);
     case A_PRELU: return at::where(at::gt(x, 0), x, at::mul(x, *prelu));
-    case A_LEAKYRELU: return at::where(at::gt(x, 0), x, at::mul(x, alpha));
+    case A_LEAKYRELU: return at::leaky_relu_(x, alpha);
     case A_SIGMOID: return at::sigmoid_(x);
     case A_ELU: return at::elu(x);
   }

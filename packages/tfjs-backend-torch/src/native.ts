@@ -83,6 +83,10 @@ export function loadNative(): LoadResult {
   if (!existsSync(path)) {
     return (cached = { ok: false, reason: `the native addon was not built (no libtorch found at install time); ${HOW_TO}` });
   }
+  // libgomp reads this once, when libtorch loads it: idle OpenMP workers then sleep instead of spinning.
+  // Spinning workers cost ~10x per step on a host shared with other processes (measured with 2 threads at
+  // load 17: 2.8 s vs 0.24 s per tiny DCGAN step). A value the user set wins.
+  process.env.OMP_WAIT_POLICY ??= "PASSIVE";
   try {
     const require = createRequire(import.meta.url);
     return (cached = { ok: true, addon: require(path) as NativeAddon, path });
