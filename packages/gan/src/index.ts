@@ -18,3 +18,4 @@ export { runTraining, type RunTrainingOptions, type TrainingEvent, type DatasetS
 export { Prng } from "./random.ts";
 export { DivergenceError, CheckpointError, BackendUnavailableError } from "./errors.ts";
 export type { ImageSet } from "./data/index.ts";
+export { encodeGridPng, encodeTimelapseGif, encodeInterpolationStrip } from "./media/index.ts";

@@ -21,7 +21,7 @@ describe("DCGAN shapes", () => {
       tf.tidy(() => {
         const img = G.apply(tf.tensor2d(new Prng(3).normal(3 * 6), [3, 6]));
         expect(img.shape).toEqual([3, resolution, resolution, 3]);
-        const values = img.dataSync();
+        const values = Array.from(img.dataSync());
         expect(values.reduce((m, v) => Math.max(m, v), -Infinity)).toBeLessThan(1);
         expect(values.reduce((m, v) => Math.min(m, v), Infinity)).toBeGreaterThan(-1);
         expect(D.apply(img).shape).toEqual([3]);
@@ -40,7 +40,7 @@ describe("initialisation", () => {
   it("weights ~ N(0, 0.02), BN γ ~ N(1, 0.02), β = 0, running stats 0 / 1", () => {
     const G = new Generator({ resolution: 64, zDim: 100, ngf: 16, ndf: 16 }, new Prng(7));
     const stats = (v: tf.Tensor) => {
-      const a = v.dataSync();
+      const a = Array.from(v.dataSync());
       const mean = a.reduce((s, x) => s + x, 0) / a.length;
       const std = Math.sqrt(a.reduce((s, x) => s + (x - mean) ** 2, 0) / a.length);
       return { mean, std, n: a.length };
@@ -55,7 +55,7 @@ describe("initialisation", () => {
     expect(g.std).toBeGreaterThan(0.015);
     expect(g.std).toBeLessThan(0.025);
     allGammas.dispose();
-    for (const [k, v] of G.params) if (k.endsWith("beta")) expect(Math.max(...v.dataSync().map(Math.abs))).toBe(0);
+    for (const [k, v] of G.params) if (k.endsWith("beta")) expect(Math.max(...Array.from(v.dataSync(), Math.abs))).toBe(0);
     expect([...G.buffers.get("bn0.running_mean")!.dataSync()].every((x) => x === 0)).toBe(true);
     expect([...G.buffers.get("bn0.running_var")!.dataSync()].every((x) => x === 1)).toBe(true);
     G.dispose();
