@@ -21,7 +21,6 @@ const HOW_TO =
 
 const { found, reason } = findLibtorch();
 if (!found) {
-  rmSync(path.join(pkgDir, "build"), { recursive: true, force: true });
   console.log(`@ganboard/tfjs-backend-torch: ${reason}; skipped the native build (${HOW_TO}).`);
   process.exit(strict ? 1 : 0);
 }
