@@ -1,7 +1,8 @@
 import type { Metadata } from "next";
 import { StatusPanel } from "@/components/status-panel";
 
-export const metadata: Metadata = { title: "Status" };
+// The root layout's title template applies only to child segments, so this page spells out its title.
+export const metadata: Metadata = { title: { absolute: "Status · ganboard" } };
 
 export default function StatusPage() {
   return (

@@ -133,6 +133,8 @@ export async function up(options: UpOptions, program: Command): Promise<number> 
       await Promise.race([
         waitForHttpOk(url, {
           timeoutMs: DASHBOARD_READY_TIMEOUT_MS,
+          // With a token the page answers only to it (anything else is sent to /login).
+          headers: process.env.GANBOARD_TOKEN?.trim() ? { Authorization: `Bearer ${process.env.GANBOARD_TOKEN.trim()}` } : undefined,
           shouldStop: () => {
             if (stopSignal) return "stopped";
             const info = dashboard.exitInfo();

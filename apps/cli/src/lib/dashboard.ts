@@ -50,7 +50,7 @@ function bundledWorkspacePackages(): string[] {
 function buildInputs(): string[] {
   return [dashboardDir, ...bundledWorkspacePackages(), path.join(repoRoot, "package-lock.json")];
 }
-const IGNORED_NAMES = new Set(["node_modules", ".next", "next-env.d.ts", ".turbo"]);
+const IGNORED_NAMES = new Set(["node_modules", ".next", "next-env.d.ts", ".turbo", ".build.lock"]);
 const IGNORED_SUFFIXES = [".test.ts", ".test.tsx", ".tsbuildinfo"];
 
 const buildIdFile = path.join(dashboardDir, ".next", "BUILD_ID");

@@ -67,7 +67,7 @@ export function browserUrl(host: string, port: number): string {
  */
 export async function waitForHttpOk(
   url: string,
-  opts: { timeoutMs: number; shouldStop?: () => string | undefined; intervalMs?: number },
+  opts: { timeoutMs: number; shouldStop?: () => string | undefined; intervalMs?: number; headers?: Record<string, string> },
 ): Promise<void> {
   const deadline = Date.now() + opts.timeoutMs;
   let lastProblem = "no answer yet";
@@ -75,7 +75,7 @@ export async function waitForHttpOk(
     const stopReason = opts.shouldStop?.();
     if (stopReason) throw new Error(stopReason);
     try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(5_000), redirect: "manual" });
+      const response = await fetch(url, { signal: AbortSignal.timeout(5_000), redirect: "manual", headers: opts.headers });
       await response.arrayBuffer();
       if (response.status === 200) return;
       lastProblem = `HTTP ${response.status}`;
