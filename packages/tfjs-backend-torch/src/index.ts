@@ -11,7 +11,7 @@ import { registerFusedGradients } from "./fused.ts";
 import { loadNative, type NativeAddon } from "./native.ts";
 
 export { TorchBackend } from "./backend.ts";
-export { BACKEND_NAME, KERNEL_NAMES, kernelCallCounts, resetKernelCallCounts } from "./kernels.ts";
+export { BACKEND_NAME, KERNEL_NAMES, kernelCallCounts, kernelTimesMs, resetKernelCallCounts, setKernelTiming } from "./kernels.ts";
 
 export interface TorchBackendStatus {
   available: boolean;

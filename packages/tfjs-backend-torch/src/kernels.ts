@@ -519,6 +519,18 @@ export function resetKernelCallCounts(): void {
   callCounts.clear();
 }
 
+let timing = false;
+const kernelNs = new Map<string, bigint>();
+/** Times each kernel function (the native call plus our shape bookkeeping) while on. */
+export function setKernelTiming(on: boolean): void {
+  timing = on;
+  kernelNs.clear();
+}
+/** Milliseconds spent inside each kernel function since timing was switched on. */
+export function kernelTimesMs(): Map<string, number> {
+  return new Map([...kernelNs].map(([k, ns]) => [k, Number(ns) / 1e6]));
+}
+
 let registered = false;
 /** Registers every kernel for the "torch" backend (idempotent). */
 export function registerKernels(): void {
@@ -530,7 +542,13 @@ export function registerKernels(): void {
       backendName: BACKEND_NAME,
       kernelFunc: ({ inputs, backend, attrs }) => {
         callCounts.set(kernelName, (callCounts.get(kernelName) ?? 0) + 1);
-        return fn(inputs, backend as TorchBackend, attrs ?? {});
+        if (!timing) return fn(inputs, backend as TorchBackend, attrs ?? {});
+        const start = process.hrtime.bigint();
+        try {
+          return fn(inputs, backend as TorchBackend, attrs ?? {});
+        } finally {
+          kernelNs.set(kernelName, (kernelNs.get(kernelName) ?? 0n) + process.hrtime.bigint() - start);
+        }
       },
     });
   }
