@@ -509,7 +509,12 @@ export async function startOrJoinEmbedded(opts: EmbeddedOptions = {}): Promise<E
       checkDataDirReachable(runAs, paths.dataDir);
     }
     const started = await startPostmaster(paths, bins, runAs, credentials, ephemeral, onProgress);
-    await ensureDatabase(credentials, started.port);
+    try {
+      await ensureDatabase(credentials, started.port);
+    } catch (err) {
+      await stopPostmaster(started.child.pid!, { fastTimeoutMs: 10_000 }).catch(() => {});
+      throw err;
+    }
     if (credentials.port !== started.port) writeJsonAtomic(paths.credentialsFile, { ...credentials, port: started.port });
     const state: EmbeddedState = {
       url: urlFor(credentials, started.port),
