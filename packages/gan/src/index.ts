@@ -19,3 +19,4 @@ export { Prng } from "./random.ts";
 export { DivergenceError, CheckpointError, BackendUnavailableError } from "./errors.ts";
 export type { ImageSet } from "./data/index.ts";
 export { encodeGridPng, encodeTimelapseGif, encodeInterpolationStrip } from "./media/index.ts";
+export { interpolationStripFromCheckpoint, slerp } from "./interpolate.ts";

@@ -1,0 +1,43 @@
+import * as tf from "@tensorflow/tfjs";
+import { afterEach, describe, expect, it } from "vitest";
+import { selectBackend } from "./backend.ts";
+import { BackendUnavailableError } from "./errors.ts";
+
+afterEach(() => {
+  delete process.env.GANBOARD_BACKEND;
+});
+
+describe("selectBackend", () => {
+  it("forces wasm: binaries from node_modules, training kernels registered, reported with versions", async () => {
+    const info = await selectBackend("wasm");
+    expect(tf.getBackend()).toBe("wasm");
+    expect(info).toMatchObject({ name: "wasm", versions: { "tfjs-core": tf.version_core, "tfjs-backend-wasm": expect.any(String) } });
+    expect(info.device).toMatch(/^CPU \(wasm/);
+    expect(tf.getKernel("Conv2DBackpropFilter", "wasm")).toBeDefined(); // missing from stock tfjs-backend-wasm
+  });
+
+  it("forces cpu via GANBOARD_BACKEND", async () => {
+    process.env.GANBOARD_BACKEND = "cpu";
+    const info = await selectBackend();
+    expect(info.name).toBe("cpu");
+    expect(tf.getBackend()).toBe("cpu");
+  });
+
+  it("a forced backend that cannot load is an error that says why", async () => {
+    let error: unknown;
+    try {
+      await selectBackend("tensorflow-gpu");
+    } catch (e) {
+      error = e;
+    }
+    // Where @tensorflow/tfjs-node-gpu is installed this resolves instead; here (no libtensorflow) it cannot be.
+    if (error === undefined) return;
+    expect(error).toBeInstanceOf(BackendUnavailableError);
+    expect((error as Error).message).toMatch(/tensorflow-gpu.*@tensorflow\/tfjs-node-gpu/);
+  });
+
+  it("rejects an unknown GANBOARD_BACKEND by name", async () => {
+    process.env.GANBOARD_BACKEND = "webgpu";
+    await expect(selectBackend()).rejects.toThrow(/GANBOARD_BACKEND=webgpu is not a backend; use one of tensorflow-gpu, torch, tensorflow, wasm, cpu/);
+  });
+});
