@@ -13,6 +13,9 @@ export interface UpOptions {
   runners: number;
 }
 
+/** How long a runner may take to checkpoint and requeue its trial after SIGTERM before it is killed. */
+const RUNNER_STOP_GRACE_MS = 60_000;
+
 /** How long the dashboard may take to answer its first request after `next start`. */
 const DASHBOARD_READY_TIMEOUT_MS = 120_000;
 
@@ -214,14 +217,15 @@ function startRunners(count: number, program: Command, databaseUrl: string): Man
   const cliEntry = path.join(repoRoot, "apps", "cli", "bin", "ganboard.mjs");
   const runners: ManagedChild[] = [];
   for (let index = 1; index <= count; index++) {
-    runners.push(
-      spawnLogged(`runner ${index}`, process.execPath, [cliEntry, "runner"], {
-        cwd: repoRoot,
-        env: { ...process.env, DATABASE_URL: databaseUrl, GANBOARD_RUNNER_INDEX: String(index) },
-        logFile: path.join(logsDir(), `runner-${index}.log`),
-        onStderrLine: (line) => note(`[runner ${index}] ${line}`),
-      }),
-    );
+    const runner = spawnLogged(`runner ${index}`, process.execPath, [cliEntry, "runner"], {
+      cwd: repoRoot,
+      env: { ...process.env, DATABASE_URL: databaseUrl, GANBOARD_RUNNER_INDEX: String(index) },
+      logFile: path.join(logsDir(), `runner-${index}.log`),
+      onStderrLine: (line) => note(`[runner ${index}] ${line}`),
+    });
+    // On SIGTERM a runner finishes its step, checkpoints and requeues its trial: give it time.
+    runner.stopGraceMs = RUNNER_STOP_GRACE_MS;
+    runners.push(runner);
   }
   note(`Runners: started ${count} (logs in ${logsDir()}).`);
   return runners;
@@ -229,7 +233,7 @@ function startRunners(count: number, program: Command, databaseUrl: string): Man
 
 async function shutdown(children: ManagedChild[], database: Awaited<ReturnType<typeof resolveDatabase>> | undefined): Promise<void> {
   if (children.length === 0 && !database) return;
-  const progress = startProgress("Stopping");
+  const progress = startProgress(children.some((c) => c.name.startsWith("runner")) ? "Stopping (runners checkpoint first)" : "Stopping");
   // Runners and dashboard first (they hold database connections), then the database.
   await Promise.all(children.map((child) => stopChild(child)));
   if (database) {

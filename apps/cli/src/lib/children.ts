@@ -20,6 +20,8 @@ export class OutputTail {
 
 export interface ManagedChild {
   name: string;
+  /** How long it may take to stop after SIGTERM before it is killed. */
+  stopGraceMs?: number;
   process: ChildProcess;
   tail: OutputTail;
   logFile: string;
@@ -41,7 +43,9 @@ export function spawnLogged(
   fs.mkdirSync(path.dirname(options.logFile), { recursive: true });
   const log = fs.createWriteStream(options.logFile, { flags: "a" });
   log.write(`\n--- ${new Date().toISOString()} ${command} ${args.join(" ")}\n`);
-  const child = spawn(command, args, { ...options, stdio: ["ignore", "pipe", "pipe"] });
+  // Own process group: a terminal's Ctrl-C reaches only the supervising `ganboard up`, which then
+  // signals each child exactly once (a runner treats a second signal as "quit without checkpoint").
+  const child = spawn(command, args, { detached: true, ...options, stdio: ["ignore", "pipe", "pipe"] });
   const tail = new OutputTail();
   let info: { code: number | null; signal: NodeJS.Signals | null } | undefined;
 
@@ -79,7 +83,7 @@ export function spawnLogged(
 }
 
 /** SIGTERM, then SIGKILL after graceMs; resolves when the child is gone. */
-export async function stopChild(child: ManagedChild, graceMs = 10_000): Promise<void> {
+export async function stopChild(child: ManagedChild, graceMs = child.stopGraceMs ?? 10_000): Promise<void> {
   if (child.exitInfo() || child.process.exitCode !== null || child.process.signalCode !== null) return;
   child.process.kill("SIGTERM");
   const timer = setTimeout(() => child.process.kill("SIGKILL"), graceMs);
