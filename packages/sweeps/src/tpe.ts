@@ -193,6 +193,9 @@ export function numericEstimator(d: NumericDomain, observations: readonly number
       return out;
     },
     logPdf(x) {
+      // Kernels more than e^40 below the largest term change the sum by < 1e-14: skip their exp (and,
+      // for step grids, their exact interval mass), which is most of them in a 1000-trial sweep.
+      const SKIP = 40;
       let max = -Infinity;
       const terms = scratch;
       if (q === null) {
@@ -206,15 +209,42 @@ export function numericEstimator(d: NumericDomain, observations: readonly number
       } else {
         const lower = Math.max(x - q / 2, low);
         const upper = Math.min(x + q / 2, high);
+        const logWidth = Math.log(upper - lower);
+        // Upper bound of each kernel's term: interval width × the density at the interval's point
+        // nearest the kernel's mean. Exact masses only for kernels whose bound can matter.
+        let bestBound = -Infinity;
+        let bestK = 0;
         for (let k = 0; k < kernels; k++) {
-          const t = logW[k] + logGaussMass((lower - mus[k]) * invSigmas[k], (upper - mus[k]) * invSigmas[k]) - logMass[k];
+          const m = mus[k];
+          const zNear = (m < lower ? lower - m : m > upper ? m - upper : 0) * invSigmas[k];
+          const bound = contConst[k] + logWidth - 0.5 * zNear * zNear;
+          terms[k] = bound;
+          if (bound > bestBound) {
+            bestBound = bound;
+            bestK = k;
+          }
+        }
+        const exact = (k: number) => logW[k] + logGaussMass((lower - mus[k]) * invSigmas[k], (upper - mus[k]) * invSigmas[k]) - logMass[k];
+        max = exact(bestK);
+        terms[bestK] = max;
+        for (let k = 0; k < kernels; k++) {
+          if (k === bestK) continue;
+          if (terms[k] < max - SKIP) {
+            terms[k] = -Infinity;
+            continue;
+          }
+          const t = exact(k);
           terms[k] = t;
           if (t > max) max = t;
         }
       }
       if (max === -Infinity) return -Infinity;
       let sum = 0;
-      for (let k = 0; k < kernels; k++) sum += Math.exp(terms[k] - max);
+      const cutoff = max - SKIP;
+      for (let k = 0; k < kernels; k++) {
+        const t = terms[k];
+        if (t > cutoff) sum += Math.exp(t - max);
+      }
       return max + Math.log(sum);
     },
   };
