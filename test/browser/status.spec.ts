@@ -44,11 +44,6 @@ test("ganboard up serves the status page and shuts down cleanly", async ({ page 
 
     fs.mkdirSync(artifactsDir, { recursive: true });
     await page.screenshot({ path: path.join(artifactsDir, "status.png"), fullPage: true });
-    if (process.env.GANBOARD_UPDATE_SCREENSHOTS === "1") {
-      const docs = path.join(repoRoot, "docs", "screenshots");
-      fs.mkdirSync(docs, { recursive: true });
-      fs.copyFileSync(path.join(artifactsDir, "status.png"), path.join(docs, "status.png"));
-    }
 
     // Clean shutdown: exit 0, every child gone, the port free, no postgres left behind.
     const exit = await up.stop("SIGTERM", 60_000);
