@@ -17,7 +17,7 @@
 
 import * as tf from "@tensorflow/tfjs";
 import { MetricInputError } from "./images.ts";
-import { matMul64, symmetricEigen, transpose64 } from "./linalg.ts";
+import { matMul64, matMulTransB64, symmetricEigen, transpose64 } from "./linalg.ts";
 import { MetricRng } from "./random.ts";
 
 /** Features as one flat row-major array (count × dims) or as one array per sample. */
@@ -105,9 +105,9 @@ export function frechetDistance(mu1: ArrayLike<number>, sigma1: ArrayLike<number
 /** Tr √(C1·C2) for symmetric PSD C1, C2 via the symmetric similarity described at the top. */
 export function traceSqrtProduct(c1: Float64Array, c2: Float64Array, d: number): number {
   const { values, vectors } = symmetricEigen(c1, d, true);
-  const v = vectors as Float64Array;
+  const vt = transpose64(vectors as Float64Array, d, d); // row k = eigenvector k
   const root = Float64Array.from(values, (x) => Math.sqrt(Math.max(0, x)));
-  const g = matMul64(transpose64(v, d, d), matMul64(c2, v, d, d, d), d, d, d); // Vᵀ·C2·V
+  const g = matMulTransB64(matMul64(vt, c2, d, d, d), vt, d, d, d); // Vᵀ·C2·V
   for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) g[i * d + j] *= root[i] * root[j];
   const { values: mus } = symmetricEigen(g, d, false);
   let sum = 0;

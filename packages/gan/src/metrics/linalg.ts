@@ -20,20 +20,25 @@ export function symmetricEigen(matrix: ArrayLike<number>, n: number, wantVectors
   const d = new Float64Array(n);
   const e = new Float64Array(n);
   if (n === 0) return { values: d, vectors: wantVectors ? v : null };
-  tred2(v, d, e, n);
+  tred2(v, d, e, n, wantVectors);
   tql2(v, d, e, n, wantVectors);
   // Sort ascending (tql2 leaves them unordered), permuting the vectors alike.
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => d[a] - d[b]);
   const values = Float64Array.from(order, (i) => d[i]);
   if (!wantVectors) return { values, vectors: null };
   const vectors = new Float64Array(n * n);
-  for (let row = 0; row < n; row++) for (let k = 0; k < n; k++) vectors[row * n + k] = v[row * n + order[k]];
+  for (let row = 0; row < n; row++) for (let k = 0; k < n; k++) vectors[row * n + k] = v[order[k] * n + row];
   return { values, vectors };
 }
 
-/** Householder reduction to tridiagonal form; v holds the matrix in and the orthogonal transform out. */
-function tred2(v: Float64Array, d: Float64Array, e: Float64Array, n: number): void {
-  for (let j = 0; j < n; j++) d[j] = v[(n - 1) * n + j];
+/**
+ * Householder reduction to tridiagonal form (JAMA's tred2) on the TRANSPOSED working matrix: v[b*n + a] holds
+ * JAMA's V[a][b], which makes every O(n³) inner loop walk memory contiguously (JAMA's column walks made a
+ * 512×512 decomposition ~20× slower than 256×256). The input is symmetric, so it loads unchanged; on return
+ * row k of v is eigenvector k (after tql2).
+ */
+function tred2(v: Float64Array, d: Float64Array, e: Float64Array, n: number, wantVectors: boolean): void {
+  for (let j = 0; j < n; j++) d[j] = v[j * n + (n - 1)];
   for (let i = n - 1; i > 0; i--) {
     let scale = 0;
     let h = 0;
@@ -41,9 +46,9 @@ function tred2(v: Float64Array, d: Float64Array, e: Float64Array, n: number): vo
     if (scale === 0) {
       e[i] = d[i - 1];
       for (let j = 0; j < i; j++) {
-        d[j] = v[(i - 1) * n + j];
-        v[i * n + j] = 0;
+        d[j] = v[j * n + (i - 1)];
         v[j * n + i] = 0;
+        v[i * n + j] = 0;
       }
     } else {
       for (let k = 0; k < i; k++) {
@@ -59,11 +64,11 @@ function tred2(v: Float64Array, d: Float64Array, e: Float64Array, n: number): vo
       for (let j = 0; j < i; j++) e[j] = 0;
       for (let j = 0; j < i; j++) {
         f = d[j];
-        v[j * n + i] = f;
+        v[i * n + j] = f;
         g = e[j] + v[j * n + j] * f;
         for (let k = j + 1; k <= i - 1; k++) {
-          g += v[k * n + j] * d[k];
-          e[k] += v[k * n + j] * f;
+          g += v[j * n + k] * d[k];
+          e[k] += v[j * n + k] * f;
         }
         e[j] = g;
       }
@@ -77,37 +82,43 @@ function tred2(v: Float64Array, d: Float64Array, e: Float64Array, n: number): vo
       for (let j = 0; j < i; j++) {
         f = d[j];
         g = e[j];
-        for (let k = j; k <= i - 1; k++) v[k * n + j] -= f * e[k] + g * d[k];
-        d[j] = v[(i - 1) * n + j];
-        v[i * n + j] = 0;
+        for (let k = j; k <= i - 1; k++) v[j * n + k] -= f * e[k] + g * d[k];
+        d[j] = v[j * n + (i - 1)];
+        v[j * n + i] = 0;
       }
     }
     d[i] = h;
   }
+  if (!wantVectors) {
+    // The tridiagonal's diagonal sits on v's diagonal; skip accumulating the transform.
+    for (let j = 0; j < n; j++) d[j] = v[j * n + j];
+    e[0] = 0;
+    return;
+  }
   // Accumulate the transformations.
   for (let i = 0; i < n - 1; i++) {
-    v[(n - 1) * n + i] = v[i * n + i];
+    v[i * n + (n - 1)] = v[i * n + i];
     v[i * n + i] = 1;
     const h = d[i + 1];
     if (h !== 0) {
-      for (let k = 0; k <= i; k++) d[k] = v[k * n + i + 1] / h;
+      for (let k = 0; k <= i; k++) d[k] = v[(i + 1) * n + k] / h;
       for (let j = 0; j <= i; j++) {
         let g = 0;
-        for (let k = 0; k <= i; k++) g += v[k * n + i + 1] * v[k * n + j];
-        for (let k = 0; k <= i; k++) v[k * n + j] -= g * d[k];
+        for (let k = 0; k <= i; k++) g += v[(i + 1) * n + k] * v[j * n + k];
+        for (let k = 0; k <= i; k++) v[j * n + k] -= g * d[k];
       }
     }
-    for (let k = 0; k <= i; k++) v[k * n + i + 1] = 0;
+    for (let k = 0; k <= i; k++) v[(i + 1) * n + k] = 0;
   }
   for (let j = 0; j < n; j++) {
-    d[j] = v[(n - 1) * n + j];
-    v[(n - 1) * n + j] = 0;
+    d[j] = v[j * n + (n - 1)];
+    v[j * n + (n - 1)] = 0;
   }
-  v[(n - 1) * n + n - 1] = 1;
+  v[(n - 1) * n + (n - 1)] = 1;
   e[0] = 0;
 }
 
-/** Implicit QL iterations on the tridiagonal (d, e); rotations are applied to v when wantVectors. */
+/** Implicit QL iterations on the tridiagonal (d, e) (JAMA's tql2); rotations go to v's rows when wantVectors. */
 function tql2(v: Float64Array, d: Float64Array, e: Float64Array, n: number, wantVectors: boolean): void {
   for (let i = 1; i < n; i++) e[i - 1] = e[i];
   e[n - 1] = 0;
@@ -156,11 +167,12 @@ function tql2(v: Float64Array, d: Float64Array, e: Float64Array, n: number, want
           p = c * d[i] - s * g;
           d[i + 1] = h + s * (c * g + s * d[i]);
           if (wantVectors) {
+            const ri = i * n;
+            const ri1 = ri + n;
             for (let k = 0; k < n; k++) {
-              const row = k * n;
-              h = v[row + i + 1];
-              v[row + i + 1] = s * v[row + i] + c * h;
-              v[row + i] = c * v[row + i] - s * h;
+              h = v[ri1 + k];
+              v[ri1 + k] = s * v[ri + k] + c * h;
+              v[ri + k] = c * v[ri + k] - s * h;
             }
           }
         }
@@ -184,6 +196,21 @@ export function matMul64(a: Float64Array, b: Float64Array, r: number, k: number,
       if (x === 0) continue;
       const brow = t * c;
       for (let j = 0; j < c; j++) out[orow + j] += x * b[brow + j];
+    }
+  }
+  return out;
+}
+
+/** C = A·Bᵀ for row-major A (r×k) and B (c×k): row-by-row dot products, contiguous. */
+export function matMulTransB64(a: Float64Array, b: Float64Array, r: number, k: number, c: number): Float64Array {
+  const out = new Float64Array(r * c);
+  for (let i = 0; i < r; i++) {
+    const ai = i * k;
+    for (let j = 0; j < c; j++) {
+      const bj = j * k;
+      let s = 0;
+      for (let t = 0; t < k; t++) s += a[ai + t] * b[bj + t];
+      out[i * c + j] = s;
     }
   }
   return out;
