@@ -66,10 +66,11 @@ export function register(program: Command): void {
 Environment:
   DATABASE_URL    use this PostgreSQL server instead of the embedded one
   GANBOARD_HOME   where the embedded database and logs live (default: <repo>/.ganboard)
-  GANBOARD_TOKEN  required with a non-loopback --host
+  GANBOARD_TOKEN  required with a non-loopback --host; every page and API call then needs it
+                  (Authorization: Bearer <token>, or sign in at /login)
 
 The dashboard is built (next build) on first start and whenever its sources change.
-Logs: <GANBOARD_HOME>/logs/dashboard.log, dashboard-build.log`,
+Logs: <GANBOARD_HOME>/logs/ (dashboard.log, dashboard-build.log, runner-N.log)`,
     )
     .action(async (options: UpOptions) => {
       try {
