@@ -1,5 +1,9 @@
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { migrate, migrationStatus, readMigrations } from "./migrate.ts";
+import { migrate, migrationsFolder, migrationStatus, readMigrations } from "./migrate.ts";
 import { createTestDatabase, type TestDatabase } from "./testing.ts";
 import { serverVersion } from "./client.ts";
 
@@ -56,5 +60,26 @@ describe("migrations", () => {
     const plan = await t.sql<{ "QUERY PLAN": string }[]>`
       explain select id from trials where status = 'queued' order by created_at, id limit 1 for update skip locked`;
     expect(plan.map((p) => p["QUERY PLAN"]).join("\n")).toMatch(/trials_queued_idx/);
+  });
+
+  it("schema.ts has no changes missing from drizzle/ (run `npm run db:generate` after editing it)", () => {
+    const committed = migrationsFolder();
+    const repoRoot = path.dirname(committed);
+    const copy = fs.mkdtempSync(path.join(os.tmpdir(), "ganboard-drizzle-check-"));
+    try {
+      fs.cpSync(committed, copy, { recursive: true });
+      const before = fs.readdirSync(copy).sort();
+      const bin = path.join(repoRoot, "node_modules", ".bin", "drizzle-kit");
+      const result = spawnSync(
+        bin,
+        ["generate", "--dialect", "postgresql", "--schema", "packages/db/src/schema.ts", "--out", path.relative(repoRoot, copy), "--name", "drift"],
+        { cwd: repoRoot, encoding: "utf8" },
+      );
+      expect(result.status, result.stderr + result.stdout).toBe(0);
+      expect(result.stdout).toMatch(/No schema changes/);
+      expect(fs.readdirSync(copy).sort()).toEqual(before);
+    } finally {
+      fs.rmSync(copy, { recursive: true, force: true });
+    }
   });
 });
