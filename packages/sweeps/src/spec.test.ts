@@ -161,6 +161,11 @@ describe("sweep spec YAML", () => {
     expect(result.issues[0].message).toMatch(/^YAML syntax error at column \d+/);
   });
 
+  it("puts warnings on their line too", () => {
+    const result = safeParseSweepYaml("name: g\nmethod: grid\nparameters:\n  loss: [bce, lsgan, hinge]\nrun_cap: 2\n");
+    expect(result.success && result.warnings).toEqual([{ path: "run_cap", line: 5, message: "the grid has 3 points but run_cap is 2: only the first 2 in grid order will run" }]);
+  });
+
   it("reports duplicate keys and non-mapping files", () => {
     const dup = safeParseSweepYaml("name: a\nname: b\n");
     expect(dup.success).toBe(false);
@@ -211,6 +216,7 @@ describe("sweep spec YAML", () => {
       const path = fileURLToPath(new URL(`../../../examples/sweeps/${file}.yaml`, import.meta.url));
       const { spec, warnings } = parseSweepYaml(readFileSync(path, "utf8"), path);
       expect(warnings).toEqual([]);
+      expect(parseSweepYaml(toYaml(spec)).spec).toEqual(spec);
       const first = suggestNext(spec, []);
       expect(first.status).toBe("trial");
       if (first.status === "trial") expect(TrainConfigSchema.safeParse(first.config).success).toBe(true);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import reference from "./fixtures/optuna-3.1-parzen.json" with { type: "json" };
 import { erfc, logGaussMass, logNdtr, ndtr, ndtri, truncNormPpf } from "./normal.ts";
 import { createRng } from "./rng.ts";
-import { domainOf, type ParameterSpec } from "./space.ts";
+import { domainContains, domainOf, type ParameterSpec } from "./space.ts";
 import { parseSweepSpec, TpeSettingsSchema } from "./spec.ts";
 import { suggestNext } from "./strategies.ts";
 import { logLrQuadratic, median, mixedSpace, simulate, syntheticSpec } from "./synthetic.ts";
@@ -191,6 +191,47 @@ describe("TPE observations", () => {
     });
     const ls = Array.from({ length: 30 }, (_, k) => tpeSuggest(spec, history, 40 + k).params.label_smoothing as number);
     expect(Math.abs(median(ls) - 0.4)).toBeLessThan(0.05);
+  });
+});
+
+describe("TPE robustness", () => {
+  it("always suggests values inside the spec, whatever the history holds", () => {
+    const spec = parseSweepSpec({
+      name: "fuzz",
+      method: "tpe",
+      run_cap: 1000,
+      metric: { goal: "maximize" },
+      tpe: { n_startup_trials: 2, constant_liar: true },
+      parameters: {
+        ...mixedSpace.parameters,
+        lr_d: { distribution: "log_uniform", min: 1e-5, max: 1e-2, q: 1e-5 },
+        d_steps: { distribution: "log_uniform", min: 1, max: 8, q: 1 },
+        beta1: { distribution: "q_uniform", min: 0, max: 0.9, q: 0.3 },
+      },
+    }).spec;
+    const states = ["completed", "pruned", "running", "failed", "cancelled"] as const;
+    const rng = createRng("fuzz");
+    for (let round = 0; round < 40; round++) {
+      const size = rng.int(60);
+      const history: TrialRecord[] = Array.from({ length: size }, (_, i) => {
+        const params = { ...tpeSuggest(spec, [], 1000 + round * 100 + i).params };
+        if (rng.next() < 0.1) params.lr_g = 5; // a value outside the spec (spec edited later)
+        const value = rng.next() < 0.1 ? Number.NaN : rng.normal();
+        const epochs = rng.int(4);
+        return {
+          number: i,
+          state: states[rng.int(states.length)],
+          params,
+          value: rng.next() < 0.2 ? null : value,
+          intermediate: Array.from({ length: epochs }, (_, e) => ({ epoch: e + 1, value: rng.next() < 0.05 ? Number.POSITIVE_INFINITY : rng.normal() })),
+        };
+      });
+      const next = suggestNext(spec, history);
+      if (next.status !== "trial") throw new Error(next.reason);
+      for (const [name, value] of Object.entries(next.params)) expect(domainContains(domainOf(spec.parameters[name]), value), `${name}=${String(value)}`).toBe(true);
+      expect(Number.isInteger(next.params.d_steps)).toBe(true);
+      expect([0, 0.3, 0.6, 0.9]).toContain(next.params.beta1);
+    }
   });
 });
 
