@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { execFileSync } from "node:child_process";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startOrJoinEmbedded, type EmbeddedHandle } from "../src/embedded/server.ts";
+import { inspectEmbedded, startOrJoinEmbedded, type EmbeddedHandle } from "../src/embedded/server.ts";
 import { embeddedPaths } from "../src/embedded/paths.ts";
 import { isProcessAlive, waitForExit } from "../src/embedded/proc.ts";
 
@@ -254,6 +254,9 @@ describe("embedded PostgreSQL", () => {
     await joiner.release();
     const [row] = await query(owner.url, (sql) => sql<{ one: number }[]>`select 1 as one`);
     expect(row.one).toBe(1);
+    expect(await inspectEmbedded(home)).toMatchObject({ url: owner.url, pid: process.pid, ownerAlive: true });
+    await owner.release();
+    expect(await inspectEmbedded(home)).toBeNull();
   });
 
   it.runIf(process.getuid?.() === 0)("as root, a home the postgres user cannot enter keeps its data in a reachable folder, linked from the home", async () => {
