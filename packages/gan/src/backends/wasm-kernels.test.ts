@@ -65,8 +65,11 @@ async function compare(kernel: string, inputs: Record<string, Input>, attrs: Att
   let maxDiff = 0;
   let maxRef = 0;
   for (let i = 0; i < ref.data.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(Number(got.data[i]) - Number(ref.data[i])));
-    maxRef = Math.max(maxRef, Math.abs(Number(ref.data[i])));
+    const r = Number(ref.data[i]);
+    const g = Number(got.data[i]);
+    if (Object.is(r, g) || (Number.isNaN(r) && Number.isNaN(g)) || r === g) continue; // also ±Infinity, NaN
+    maxDiff = Math.max(maxDiff, Math.abs(g - r));
+    if (Number.isFinite(r)) maxRef = Math.max(maxRef, Math.abs(r));
   }
   expect(Number.isFinite(maxDiff)).toBe(true);
   return maxRef === 0 ? maxDiff : maxDiff / maxRef;
@@ -196,14 +199,19 @@ describe("registerWasmTrainingKernels", () => {
     }
   });
 
-  it("LeakyRelu matches cpu to float32 rounding (the slope is a float32 on wasm), for several slopes", async () => {
+  it("LeakyRelu matches cpu to float32 rounding (the slope is a float32 on wasm), for several slopes, NaN and ±Infinity", async () => {
     const data = values(2 * 5 * 7 * 3, 21);
     data[0] = 0;
     data[1] = -0;
+    data[2] = Infinity;
+    data[3] = -Infinity;
     for (const alpha of [0.2, 0.3, 0.01, 1, 0]) {
       expect(await compare("LeakyRelu", { x: { data, shape: [2, 5, 7, 3] } }, { alpha })).toBeLessThan(1e-6);
     }
     expect(await compare("LeakyRelu", { x: { data: new Int32Array([-3, 0, 4]), shape: [3], dtype: "int32" } }, { alpha: 0.5 })).toBe(0);
+    const nan = tf.leakyRelu(tf.tensor1d([NaN, -1]), 0.2);
+    expect(Array.from(await nan.data())[0]).toBeNaN();
+    nan.dispose();
   });
 
   it("the LeakyRelu gradient on wasm matches cpu (dy·step(x, α) instead of where/greater)", async () => {

@@ -10,7 +10,7 @@
  *   over N,H,W (batch norm), LeakyRelu and the Greater/Select of its gradient.
  *
  * Each is replaced here by an exact composition of kernels the wasm backend runs fast (XNNPACK
- * Conv2D, plain BatchMatMul, AvgPool, Prelu, Step, Multiply, Transpose) plus small data movement
+ * Conv2D, plain BatchMatMul, AvgPool, Step, Multiply, Transpose) plus small data movement
  * done in JS over the wasm heap. Nothing is approximated: every output element is the same sum of
  * products as in the reference definition, only summed in another order, so results agree with the
  * cpu backend to float32 rounding (tested in wasm-kernels.test.ts). Cases a composition does not
@@ -296,14 +296,15 @@ function shareData(backend: WasmHeapBackend & { incRef(dataId: object): void }, 
 }
 
 /**
- * tfjs-wasm's LeakyRelu is a scalar loop (0.64 ms for 131k values); its Prelu is XNNPACK (0.25 ms).
- * For a scalar slope both compute x < 0 ? α·x : x in float32, so the result is bit-identical.
+ * tfjs-wasm's LeakyRelu is a scalar loop (0.64 ms for 131k values). x · step(x, α) — step gives 1
+ * where x > 0 and α elsewhere — is the same float32 value (x·1 = x; α·x as before) from two fast
+ * elementwise kernels.
  */
 function leakyRelu(calls: KernelCalls, inputs: NamedTensorInfoMap, attrs: NamedAttrMap): TensorInfo | null {
   const { x } = inputs as { x: TensorInfo };
   if (x.dtype !== "float32") return null;
-  const alpha = calls.js.scalar((attrs as unknown as tf.LeakyReluAttrs).alpha);
-  return calls.run("Prelu", { x, alpha });
+  const factor = calls.run("Step", { x }, { alpha: (attrs as unknown as tf.LeakyReluAttrs).alpha });
+  return calls.run("Multiply", { a: x, b: factor });
 }
 
 /**
