@@ -284,7 +284,7 @@ Napi::Value UnaryFn(const Napi::CallbackInfo& info) {
 
 enum Binary {
   B_ADD, B_SUB, B_MUL, B_DIV, B_FLOORDIV, B_MOD, B_MAX, B_MIN, B_POW, B_SQDIFF, B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE,
-  B_AND, B_OR, B_XOR, B_ATAN2, B_PRELU, B_DIVNONAN, B_ELUGRAD, B_LEAKYRELUGRAD
+  B_AND, B_OR, B_XOR, B_ATAN2, B_PRELU, B_DIVNONAN, B_ELUGRAD, B_LEAKYRELUGRAD, B_RELUGRAD
 };
 
 Tensor binaryOp(int op, const Tensor& a, const Tensor& b, double p) {
@@ -319,6 +319,7 @@ Tensor binaryOp(int op, const Tensor& a, const Tensor& b, double p) {
     case B_DIVNONAN: return at::where(at::eq(b, 0), at::zeros({}, a.options()), at::div(a, b));
     case B_ELUGRAD: return at::where(at::lt(b, 0), at::mul(a, at::add(b, 1)), a);  // (dy, y)
     case B_LEAKYRELUGRAD: return at::leaky_relu_backward(a, b, p, false);             // (dy, x), fused grad
+    case B_RELUGRAD: return at::threshold_backward(a, b, 0);                            // (dy, x), fused grad
   }
   throw std::runtime_error("tfjs-backend-torch: unknown binary op " + std::to_string(op));
 }

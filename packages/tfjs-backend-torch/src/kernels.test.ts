@@ -317,6 +317,7 @@ describe.skipIf(!status.built)("torch kernels match the cpu backend", () => {
       return tf.grads(f)([x(), T([5], 100, 0.5, 1.5), T([5], 101)]);
     }, 1e-4);
     check("leakyRelu gradient (fused on torch)", () => tf.grad((xx: tf.Tensor) => tf.leakyRelu(xx, 0.2).mul(T([2, 3, 4], 102)).sum())(T([2, 3, 4], 103)));
+    check("relu gradient (fused on torch)", () => tf.grad((xx: tf.Tensor) => tf.relu(xx).mul(T([2, 3, 4], 106)).sum())(tf.tensor([-1, 0, 2, -3, 4, 0.5]).reshape([1, 2, 3]).tile([2, 3, 4]).slice([0, 0, 0], [2, 3, 4])));
     check("elu gradient", () => tf.grad((xx: tf.Tensor) => tf.elu(xx).mul(T([2, 3, 4], 104)).sum())(T([2, 3, 4], 105)));
   });
 

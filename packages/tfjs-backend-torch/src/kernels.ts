@@ -66,7 +66,8 @@ const BINARY: [string, number, "upcast" | "float32" | "bool" | "int32"][] = [
 ];
 /** Fused leakyRelu gradient, registered under a torch-only kernel name (see fused.ts). */
 export const TORCH_LEAKY_RELU_GRAD = "TorchLeakyReluGrad";
-const B_LEAKYRELUGRAD = 23;
+export const TORCH_RELU_GRAD = "TorchReluGrad";
+const B_LEAKYRELUGRAD = 23, B_RELUGRAD = 24;
 
 function unary(op: number, rule: "same" | "float32" | "bool"): Kernel {
   return (inputs, backend) => {
@@ -223,6 +224,11 @@ function kernels(): Record<string, Kernel> {
     const dy = input(inputs, "dy");
     const x = input(inputs, "x");
     return backend.out(backend.native.binary(B_LEAKYRELUGRAD, backend.id(dy), backend.id(x), code("float32"), attrs.alpha as number), dy.shape.slice(), "float32");
+  };
+  k[TORCH_RELU_GRAD] = (inputs, backend) => {
+    const dy = input(inputs, "dy");
+    const x = input(inputs, "x");
+    return backend.out(backend.native.binary(B_RELUGRAD, backend.id(dy), backend.id(x), code("float32")), dy.shape.slice(), "float32");
   };
   k.ClipByValue = (inputs, backend, attrs) => {
     const x = input(inputs, "x");
