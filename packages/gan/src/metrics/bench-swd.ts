@@ -4,7 +4,7 @@
 // is the built-in cartoon-faces set (default config), so the value printed is also its real-vs-real floor.
 //
 //   npx tsx packages/gan/src/metrics/bench-swd.ts [--backends wasm,cpu] [--resolutions 32,64] [--count 2048]
-//       [--runs 3] [--cpu-count 512]
+//       [--runs 3] [--cpu-count 512] [--reference 0]
 // The cpu backend (pure JS matMul) is slow, so it runs on --cpu-count images and the time is also given scaled
 // linearly to --count (every phase is linear in the image count). Last line: one JSON object.
 
@@ -28,6 +28,7 @@ const resolutions = arg("resolutions", "32,64").split(",").map(Number);
 const count = Number(arg("count", "2048"));
 const runs = Number(arg("runs", "3"));
 const cpuCount = Number(arg("cpu-count", "512"));
+const withReference = arg("reference", "1") !== "0";
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const python = "/usr/bin/python3";
 const reference = join(import.meta.dirname, "fixtures", "swd_reference.py");
@@ -45,7 +46,7 @@ for (const resolution of resolutions) {
   const a = selectImages(faces, perm.subarray(0, count));
   const b = selectImages(faces, perm.subarray(count, 2 * count));
 
-  if (existsSync(python)) {
+  if (withReference && existsSync(python)) {
     const dir = mkdtempSync(join(tmpdir(), "swd-bench-"));
     try {
       writeFileSync(join(dir, "a.raw"), a.pixels);

@@ -88,6 +88,23 @@ describe("slicedWassersteinDistance", () => {
     expect(blur[2]).toBeGreaterThan(blur[1]);
   });
 
+  it("gives the same value with sort workers (1 or 3 threads) as on the calling thread", () => {
+    const other = blobImages(48, 32, 5);
+    const saved = process.env.GANBOARD_SWD_THREADS;
+    try {
+      const inline = slicedWassersteinDistance(clean, other, { ...fast, sortThreads: 0 });
+      for (const threads of ["1", "3"]) {
+        process.env.GANBOARD_SWD_THREADS = threads;
+        const pooled = slicedWassersteinDistance(clean, other, fast);
+        expect(pooled.levels.length).toBe(2);
+        for (let l = 0; l < 2; l++) expect(pooled.levels[l].swd).toBeCloseTo(inline.levels[l].swd, 9);
+      }
+    } finally {
+      if (saved === undefined) delete process.env.GANBOARD_SWD_THREADS;
+      else process.env.GANBOARD_SWD_THREADS = saved;
+    }
+  });
+
   it("leaks no tensors", () => {
     const before = tf.memory().numTensors;
     slicedWassersteinDistance(clean, blobImages(48, 32, 4), fast);

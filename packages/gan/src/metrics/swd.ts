@@ -16,6 +16,7 @@ import * as tf from "@tensorflow/tfjs";
 import { assertImageBatch, MetricInputError, selectImages, type ImageBatch } from "./images.ts";
 import { MetricRng } from "./random.ts";
 import { Float32RadixSorter } from "./sort.ts";
+import { sortPool } from "./sort-pool.ts";
 
 export interface SwdLevel {
   resolution: number;
@@ -34,6 +35,11 @@ export interface SwdOptions {
   dirsPerRepeat?: number; // default 128
   /** Directions projected and sorted per pass (JS memory ≈ 8 bytes × this × images × patches). Default 64. */
   projectionChunk?: number;
+  /**
+   * 0 sorts on the calling thread. Otherwise the shared worker pool sorts while the next block is projected
+   * (GANBOARD_SWD_THREADS sets its size; default cores − 1). Same result either way.
+   */
+  sortThreads?: 0;
   /** Called after each chunk of projections; `total` counts chunks over all levels. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -274,33 +280,58 @@ export function slicedWassersteinDistance(a: ImageBatch, b: ImageBatch, opts: Sw
 
   const descA = extractDescriptors(a, levels, patchesPerImage, seed);
   const descB = a === b ? descA : extractDescriptors(b, levels, patchesPerImage, seed);
+  const pool = a === b || opts.sortThreads === 0 ? null : sortPool();
   const sorter = new Float32RadixSorter();
+  // With workers: double-buffered shared blocks, so block j is sorted while block j+1 is projected.
+  const slots = pool
+    ? [0, 1].map(() => ({ a: new Float32Array(new SharedArrayBuffer(4 * chunk * n)), b: new Float32Array(new SharedArrayBuffer(4 * chunk * n)) }))
+    : [{ a: new Float32Array(chunk * n), b: new Float32Array(chunk * n) }];
   const results: SwdLevel[] = [];
-  for (let l = 0; l < levels.length; l++) {
-    const dirRng = new MetricRng(seed, 200 + l);
-    let total = 0;
-    for (let r = 0; r < dirRepeats; r++) {
-      const dirs = randomDirections(dirsPerRepeat, dirRng);
-      for (let start = 0; start < dirsPerRepeat; start += chunk) {
-        const k = Math.min(chunk, dirsPerRepeat - start);
-        // [147][k]: the matMul's right-hand side.
-        const dirsT = transposeF32(dirs.subarray(start * DESCRIPTOR_DIMS, (start + k) * DESCRIPTOR_DIMS), k, DESCRIPTOR_DIMS);
-        if (descB !== descA) total += projectedDistanceSum(descA[l], descB[l], dirsT, k, n, sorter);
-        doneChunks++;
-        opts.onProgress?.(doneChunks, totalChunks);
+  try {
+    for (let l = 0; l < levels.length; l++) {
+      const dirRng = new MetricRng(seed, 200 + l);
+      let total = 0;
+      let block = 0;
+      for (let r = 0; r < dirRepeats; r++) {
+        const dirs = randomDirections(dirsPerRepeat, dirRng);
+        for (let start = 0; start < dirsPerRepeat; start += chunk) {
+          const k = Math.min(chunk, dirsPerRepeat - start);
+          if (descB !== descA) {
+            // [147][k]: the matMul's right-hand side.
+            const dirsT = transposeF32(dirs.subarray(start * DESCRIPTOR_DIMS, (start + k) * DESCRIPTOR_DIMS), k, DESCRIPTOR_DIMS);
+            const slot = slots[block++ % slots.length];
+            project(descA[l], dirsT, k, n, slot.a);
+            project(descB[l], dirsT, k, n, slot.b);
+            if (pool) {
+              total += pool.wait(); // the previous block
+              pool.start(slot.a, slot.b, k, n);
+            } else {
+              total += sortedDistanceSum(slot.a, slot.b, k, n, sorter);
+            }
+          }
+          doneChunks++;
+          opts.onProgress?.(doneChunks, totalChunks);
+        }
+      }
+      if (pool) total += pool.wait();
+      // Mean over neighbourhoods and directions, then over repeats (equal weights, so one mean), ×1e3.
+      results.push({ resolution: levels[l], swd: (total / (n * dirRepeats * dirsPerRepeat)) * 1e3 });
+    }
+  } finally {
+    if (pool) {
+      try {
+        pool.wait();
+      } catch {
+        // already failing; the original error wins
       }
     }
-    // Mean over neighbourhoods and directions, then over repeats (equal weights, so one mean), ×1e3.
-    results.push({ resolution: levels[l], swd: (total / (n * dirRepeats * dirsPerRepeat)) * 1e3 });
   }
   const mean = results.reduce((s, x) => s + x.swd, 0) / results.length;
   return { levels: results, mean, images: a.count };
 }
 
-/** Σ over k directions and n sorted positions of |sortedA − sortedB|. */
-function projectedDistanceSum(descA: Float32Array, descB: Float32Array, dirsT: Float32Array, k: number, n: number, sorter: Float32RadixSorter): number {
-  const projA = project(descA, dirsT, k, n);
-  const projB = project(descB, dirsT, k, n);
+/** Σ over k directions and n sorted positions of |sortedA − sortedB| (rows of [k][n] blocks, sorted in place). */
+function sortedDistanceSum(projA: Float32Array, projB: Float32Array, k: number, n: number, sorter: Float32RadixSorter): number {
   let total = 0;
   for (let d = 0; d < k; d++) {
     const rowA = sorter.sort(projA.subarray(d * n, (d + 1) * n));
@@ -315,9 +346,8 @@ function projectedDistanceSum(descA: Float32Array, descB: Float32Array, dirsT: F
 /** Descriptors per matMul: bounds the backend memory SWD needs (≈ 10 MB in, 8 MB out) whatever the set size. */
 const ROWS_PER_MATMUL = 16384;
 
-/** Projections of all n descriptors on k directions, [k][n] row-major (one row per direction, ready to sort). */
-function project(desc: Float32Array, dirsT: Float32Array, k: number, n: number): Float32Array {
-  const out = new Float32Array(k * n);
+/** Projections of all n descriptors on k directions into out, [k][n] row-major (one row per direction). */
+function project(desc: Float32Array, dirsT: Float32Array, k: number, n: number, out: Float32Array): void {
   const dirTensor = tf.tensor2d(dirsT, [DESCRIPTOR_DIMS, k]);
   try {
     for (let start = 0; start < n; start += ROWS_PER_MATMUL) {
@@ -339,7 +369,6 @@ function project(desc: Float32Array, dirsT: Float32Array, k: number, n: number):
   } finally {
     dirTensor.dispose();
   }
-  return out;
 }
 
 export interface SwdFloorResult extends SwdResult {
