@@ -61,3 +61,4 @@ export async function resolveDatabase(opts: ResolveOptions = {}): Promise<Databa
     throw new DatabaseUnavailableError(`Could not start the embedded PostgreSQL: ${(err as Error).message}`, { cause: err });
   }
 }
+export * from "./services/index.ts";

@@ -1,0 +1,134 @@
+import { Command, Option } from "commander";
+import { connect, migrate, resolveDatabase } from "@ganboard/db";
+import { BACKENDS, type BackendName } from "@ganboard/gan/config";
+import { Runner, type RunnerEvent } from "@ganboard/runner";
+import { formatDuration, note, renderBar } from "../lib/terminal.ts";
+
+/** Durations tests and impatient users may shorten; defaults suit real training. */
+function msFromEnv(name: string): number | undefined {
+  const raw = process.env[name];
+  if (!raw) return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number of milliseconds (got "${raw}")`);
+  return value;
+}
+
+/** Renders runner events: a redrawn status line on a terminal, plain log lines otherwise. */
+export function createRunnerDisplay(stream: NodeJS.WriteStream = process.stderr): (event: RunnerEvent) => void {
+  const tty = Boolean(stream.isTTY) && process.env.TERM !== "dumb";
+  let lastPlain = 0;
+  let statusShown = false;
+  let trialStarted = Date.now();
+  let startStep = 0;
+  const print = (line: string) => {
+    if (tty && statusShown) stream.write("\r\x1b[2K");
+    statusShown = false;
+    stream.write(`${line}\n`);
+  };
+  return (event) => {
+    switch (event.type) {
+      case "registered":
+        print(`runner ${event.runnerId} ready on ${event.backend.name} (${event.backend.device})`);
+        break;
+      case "waiting":
+        if (!tty) print("waiting for queued trials…");
+        else {
+          stream.write(`\r\x1b[2Kwaiting for queued trials…`);
+          statusShown = true;
+        }
+        break;
+      case "trial-started":
+        trialStarted = Date.now();
+        startStep = event.resumedFromStep ?? 0;
+        print(`trial #${event.trial.number} (${event.trial.id}) attempt ${event.trial.attempt}${event.resumedFromStep !== null ? `, resuming at step ${event.resumedFromStep}` : ""}`);
+        break;
+      case "progress": {
+        const done = event.step - startStep;
+        const left = event.totalSteps - event.step;
+        const eta = done > 0 ? ((Date.now() - trialStarted) / done) * left : NaN;
+        const text =
+          `trial #${event.trial.number} epoch ${event.epoch}/${event.epochs} ${renderBar(event.step / Math.max(1, event.totalSteps), 20)} ` +
+          `step ${event.step}/${event.totalSteps} · ${event.imagesPerSecond.toFixed(1)} img/s · ` +
+          `loss D ${event.lossD.toFixed(3)} G ${event.lossG.toFixed(3)} · ETA ${Number.isFinite(eta) ? formatDuration(eta) : "…"}`;
+        if (tty) {
+          stream.write(`\r\x1b[2K${text.slice(0, Math.max(20, (stream.columns ?? 120) - 1))}`);
+          statusShown = true;
+        } else if (Date.now() - lastPlain > 5_000) {
+          lastPlain = Date.now();
+          print(text);
+        }
+        break;
+      }
+      case "trial-ended":
+        print(`trial #${event.trial.number} ${event.status}${event.error ? `: ${event.error}` : ""}`);
+        break;
+      case "log":
+        if (event.level !== "debug") print(`${event.level === "info" ? "" : `${event.level}: `}${event.message}`);
+        break;
+      case "stopped":
+        print(`runner stopped after ${event.trialsRun} trial(s)`);
+        break;
+    }
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command("runner")
+    .description("Train queued trials from the database, one at a time (run one per GPU, on any number of hosts).")
+    .option("--database-url <url>", "Postgres to take work from (default: DATABASE_URL, else the embedded one)")
+    .addOption(new Option("--backend <name>", "force a training backend").choices([...BACKENDS]))
+    .option("--once", "exit when the queue is empty instead of waiting for work")
+    .option("--max-trials <n>", "stop after this many trials", (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`--max-trials must be a positive integer (got "${v}")`);
+      return n;
+    })
+    .option("--name <name>", "runner id shown in the dashboard (default: host-pid-random)")
+    .addHelpText(
+      "after",
+      "\nCtrl-C or SIGTERM finishes the current step, checkpoints, puts the trial back in the queue and exits;\n" +
+        "a second Ctrl-C exits at once. Timings: GANBOARD_HEARTBEAT_MS (2000), GANBOARD_STALE_AFTER_MS (two heartbeats),\n" +
+        "GANBOARD_POLL_MS (5000), GANBOARD_MAX_ATTEMPTS (8).",
+    )
+    .action(async (opts: { databaseUrl?: string; backend?: BackendName; once?: boolean; maxTrials?: number; name?: string }) => {
+      const database = await resolveDatabase({ databaseUrl: opts.databaseUrl, handleSignals: false });
+      const connection = connect(database.url, { max: 4, applicationName: "ganboard-runner" });
+      const maxAttempts = process.env.GANBOARD_MAX_ATTEMPTS ? Number(process.env.GANBOARD_MAX_ATTEMPTS) : undefined;
+      const runner = new Runner({
+        sql: connection.sql,
+        databaseUrl: database.url,
+        name: opts.name,
+        backend: opts.backend,
+        once: opts.once,
+        maxTrials: opts.maxTrials,
+        heartbeatMs: msFromEnv("GANBOARD_HEARTBEAT_MS"),
+        staleAfterMs: msFromEnv("GANBOARD_STALE_AFTER_MS"),
+        pollMs: msFromEnv("GANBOARD_POLL_MS"),
+        maxAttempts,
+        onEvent: createRunnerDisplay(),
+      });
+      let signals = 0;
+      const onSignal = (signal: NodeJS.Signals) => {
+        signals++;
+        if (signals === 1) {
+          note(`\n${signal}: finishing the current step, checkpointing and requeueing the trial (Ctrl-C again to quit at once)`);
+          runner.requestShutdown();
+        } else {
+          note("second signal: exiting now");
+          process.exit(130);
+        }
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+      try {
+        await migrate(connection.sql);
+        await runner.run();
+      } finally {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+        await connection.close();
+        await database.release();
+      }
+    });
+}

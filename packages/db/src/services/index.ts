@@ -1,0 +1,3 @@
+export * from "./trial-queue.ts";
+export * from "./trial-records.ts";
+export * from "./runner-registry.ts";
