@@ -11,7 +11,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { readFile, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { assertImageBatch, MetricInputError, type ImageBatch } from "./images.ts";
+import { assertImageBatch, type ImageBatch } from "./images.ts";
 
 export interface FeatureExtractor {
   /** Feature dimensions (2048 for Inception pool_3). */
@@ -253,9 +253,4 @@ function isRange(value: unknown): value is [number, number] {
 export function configuredInceptionPath(explicit?: string): string | null {
   const path = explicit?.trim() || process.env.GANBOARD_INCEPTION_MODEL?.trim();
   return path ? path : null;
-}
-
-/** Throws a MetricInputError when the set is too small for the feature statistics. */
-export function assertEnoughForFeatures(count: number): void {
-  if (count < 2) throw new MetricInputError(`FID/KID need at least 2 images per set, got ${count}`);
 }
