@@ -7,9 +7,9 @@
  *   (b) the classic 64px DCGAN, batch 64, ngf = ndf = 64
  * and, in the same run, the same architectures in PyTorch on the same CPU (bench/pytorch_dcgan.py with
  * Debian's /usr/bin/python3, OPENBLAS_NUM_THREADS=1, torch threads = --threads). Warm-up steps are
- * excluded; each figure is the median of --repeats timed runs of --steps iterations. Both sides are
- * measured per configuration back to back. On a shared machine the wall-clock figures move with other
- * load, so images per CPU-second of each process are printed too (the JSON line carries wall-clock).
+ * excluded; each figure is the median of --repeats timed runs of --steps iterations, and the two sides
+ * alternate repeat by repeat. On a shared machine the wall-clock figures still move with other load,
+ * so images per CPU-second of each process are printed too (the JSON line carries wall-clock).
  *
  * Prints a per-kernel breakdown of one profiled step per configuration, and as its last line exactly
  * one JSON object: {backend, a_img_per_s, a_ref_img_per_s, a_ratio, b_img_per_s, b_ref_img_per_s, b_ratio}.
@@ -101,7 +101,13 @@ function progress(text: string): void {
   if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${text}`);
 }
 
-async function benchOurs(c: BenchConfig, repeats: number, warmup: number): Promise<{ imgPerS: number; rates: number[]; imgPerCpuS: number; breakdown: Awaited<ReturnType<typeof profileStep>> }> {
+/** `afterRepeat` runs between our timed repeats (the PyTorch side), so load changes hit both sides. */
+async function benchOurs(
+  c: BenchConfig,
+  repeats: number,
+  warmup: number,
+  afterRepeat: (repeat: number) => void,
+): Promise<{ imgPerS: number; rates: number[]; imgPerCpuS: number; breakdown: Awaited<ReturnType<typeof profileStep>> }> {
   const trainer = makeTrainer(c);
   const real = fakeBatch(c.batch * c.resolution * c.resolution * 3, 7);
   try {
@@ -122,6 +128,10 @@ async function benchOurs(c: BenchConfig, repeats: number, warmup: number): Promi
       const cpu = process.cpuUsage(c0);
       rates.push((c.steps * c.batch * 1000) / (performance.now() - t0));
       cpuRates.push((c.steps * c.batch * 1e6) / (cpu.user + cpu.system));
+      const tensors = tf.memory().numTensors;
+      progress(`(${c.key}) pytorch repeat ${r + 1}/${repeats}`);
+      afterRepeat(r);
+      if (tf.memory().numTensors !== tensors) throw new Error("the reference run must not touch tfjs state");
     }
     progress("");
     const leaked = tf.memory().numTensors - tensorsBefore;
@@ -219,22 +229,36 @@ async function main(): Promise<void> {
 
   console.log(`backend: ${backend.name} — ${backend.device} (${Object.entries(backend.versions).map(([k, v]) => `${k} ${v}`).join(", ")})`);
   console.log(`PyTorch reference: ${values["no-ref"] ? "off" : `${PYTHON}, ${threads} thread(s), OPENBLAS_NUM_THREADS=1`}`);
-  console.log(`median of ${repeats} repeats after ${warmup} warm-up steps; CPU cores visible: ${availableParallelism()} (shared: other load skews both sides)`);
+  console.log(`median of ${repeats} repeats after ${warmup} warm-up steps, the two sides alternating per repeat; CPU cores visible: ${availableParallelism()} (shared: other load skews wall-clock figures)`);
 
   const out: Record<string, number | string | null> = { backend: backend.name };
   for (const c of configs) {
     console.log(`\n(${c.key}) ${c.label}, ${c.steps} steps per repeat`);
-    const ours = await benchOurs(c, repeats, warmup);
+    // One PyTorch repeat (its own process, warmed up) after each of ours: both sides see the same load.
+    const torchRates: number[] = [];
+    const torchCpuRates: number[] = [];
+    let torchMeta: { version: string; threads: number } | null = null;
+    let torchError: string | null = values["no-ref"] ? "off (--no-ref)" : null;
+    const ours = await benchOurs(c, repeats, warmup, () => {
+      if (torchError !== null) return;
+      const t = benchTorch(c, 1, warmup, threads);
+      if ("error" in t) {
+        torchError = t.error;
+        return;
+      }
+      torchRates.push(...t.rates);
+      torchCpuRates.push(t.imgPerCpuS);
+      torchMeta = { version: t.version, threads: t.threads };
+    });
     console.log(`  ${backend.name}: ${ours.imgPerS.toFixed(1)} img/s (repeats: ${ours.rates.map((r) => r.toFixed(1)).join(", ")}); ${ours.imgPerCpuS.toFixed(1)} img per CPU-second`);
     let ref: number | null = null;
-    if (!values["no-ref"]) {
-      const t = benchTorch(c, repeats, warmup, threads);
-      if ("error" in t) console.log(`  pytorch: unavailable — ${t.error}`);
-      else {
-        ref = t.imgPerS;
-        console.log(`  pytorch ${t.version} (${t.threads} thread${t.threads === 1 ? "" : "s"}): ${t.imgPerS.toFixed(1)} img/s (repeats: ${t.rates.map((r) => r.toFixed(1)).join(", ")}); ${t.imgPerCpuS.toFixed(1)} img per CPU-second`);
-        console.log(`  ratio ${backend.name}/pytorch: ${(ours.imgPerS / t.imgPerS).toFixed(3)}× wall-clock, ${(ours.imgPerCpuS / t.imgPerCpuS).toFixed(3)}× per CPU-second`);
-      }
+    const meta = torchMeta as { version: string; threads: number } | null;
+    if (torchError !== null || meta === null) console.log(`  pytorch: unavailable — ${torchError ?? "no result"}`);
+    else {
+      ref = median(torchRates);
+      const refCpu = median(torchCpuRates);
+      console.log(`  pytorch ${meta.version} (${meta.threads} thread${meta.threads === 1 ? "" : "s"}): ${ref.toFixed(1)} img/s (repeats: ${torchRates.map((r) => r.toFixed(1)).join(", ")}); ${refCpu.toFixed(1)} img per CPU-second`);
+      console.log(`  ratio ${backend.name}/pytorch: ${(ours.imgPerS / ref).toFixed(3)}× wall-clock, ${(ours.imgPerCpuS / refCpu).toFixed(3)}× per CPU-second`);
     }
     printBreakdown(c, ours.breakdown);
     out[`${c.key}_img_per_s`] = round(ours.imgPerS);
