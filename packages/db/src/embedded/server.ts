@@ -311,8 +311,9 @@ function checkDataDirReachable(runAs: RunAs, dataDir: string): void {
 }
 
 function pgEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("PG")) env[k] = v;
+  // Copy-then-delete keeps this valid where NODE_ENV is a required key (Next.js's ProcessEnv typing).
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith("PG")) delete env[k];
   env.LC_MESSAGES = "C";
   env.LC_ALL = "C";
   return env;
