@@ -692,22 +692,6 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
   return Id(info, at::addcmul(shift, x, inv));
 }
 
-// ---- fused optimiser update -----------------------------------------------------------------------
-// adamUpdate(v, m, s, g, lr, beta1, beta2, eps, step) -> [v', m', s'] (Adam with bias correction).
-Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
-  const Tensor& v = T(info, 0);
-  const Tensor& m = T(info, 1);
-  const Tensor& s = T(info, 2);
-  const Tensor& g = T(info, 3);
-  double lr = D(info, 4), b1 = D(info, 5), b2 = D(info, 6), eps = D(info, 7), step = D(info, 8);
-  Tensor m2 = at::add(at::mul(m, b1), g, 1 - b1);
-  Tensor s2 = at::addcmul(at::mul(s, b2), g, g, 1 - b2);
-  double c1 = 1 - std::pow(b1, step), c2 = 1 - std::pow(b2, step);
-  Tensor denom = at::add(at::sqrt(at::div(s2, c2)), eps);
-  Tensor v2 = at::addcdiv(v, m2, denom, -lr / c1);
-  return Ids(info, {v2, m2, s2});
-}
-
 // ---- runtime --------------------------------------------------------------------------------------
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   int n = I(info, 0);
@@ -807,7 +791,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("avgPoolGrad", AvgPoolGrad);
   EXPORT("maxPoolGrad", MaxPoolGrad);
   EXPORT("batchNorm", BatchNorm);
-  EXPORT("adamUpdate", AdamUpdate);
   EXPORT("setNumThreads", SetNumThreads);
   EXPORT("getNumThreads", GetNumThreads);
   EXPORT("setDevice", SetDevice);

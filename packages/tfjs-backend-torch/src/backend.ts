@@ -55,13 +55,13 @@ export class TorchBackend extends tf.KernelBackend {
   }
 
   // ---- KernelBackend storage API -----------------------------------------------------------------
-  write(values: BackendValues, shape: number[], dtype: tf.DataType): DataId {
+  override write(values: BackendValues, shape: number[], dtype: tf.DataType): DataId {
     const dataId = {};
     this.move(dataId, values, shape, dtype, 1);
     return dataId;
   }
 
-  move(dataId: DataId, values: BackendValues, shape: number[], dtype: tf.DataType, refCount: number): void {
+  override move(dataId: DataId, values: BackendValues, shape: number[], dtype: tf.DataType, refCount: number): void {
     const id = this.native.fromData(toTyped(values, dtype), shape, dtypeCode(dtype));
     this.data.set(dataId, { id, refCount });
   }
@@ -72,15 +72,15 @@ export class TorchBackend extends tf.KernelBackend {
     return { dataId: this.write(vals, shape, dtype), shape, dtype };
   }
 
-  refCount(dataId: DataId): number {
+  override refCount(dataId: DataId): number {
     return this.data.has(dataId) ? this.data.get(dataId).refCount : 0;
   }
 
-  incRef(dataId: DataId): void {
+  override incRef(dataId: DataId): void {
     this.data.get(dataId).refCount++;
   }
 
-  disposeData(dataId: DataId, force = false): boolean {
+  override disposeData(dataId: DataId, force = false): boolean {
     if (!this.data.has(dataId)) return true;
     const entry = this.data.get(dataId);
     entry.refCount--;
@@ -95,43 +95,43 @@ export class TorchBackend extends tf.KernelBackend {
     this.disposeData(info.dataId);
   }
 
-  readSync(dataId: DataId): BackendValues {
+  override readSync(dataId: DataId): BackendValues {
     return this.native.read(this.data.get(dataId).id);
   }
 
-  async read(dataId: DataId): Promise<BackendValues> {
+  override async read(dataId: DataId): Promise<BackendValues> {
     return this.native.readAsync(this.data.get(dataId).id);
   }
 
-  numDataIds(): number {
+  override numDataIds(): number {
     return this.data.numDataIds();
   }
 
-  memory(): { unreliable: boolean; numBytesInNative: number; numNativeTensors: number } {
+  override memory(): { unreliable: boolean; numBytesInNative: number; numNativeTensors: number } {
     const stats = this.native.stats();
     return { unreliable: false, numBytesInNative: stats.bytes, numNativeTensors: stats.live };
   }
 
-  async time(f: () => void): Promise<tf.BackendTimingInfo> {
+  override async time(f: () => void): Promise<tf.BackendTimingInfo> {
     const start = process.hrtime.bigint();
     f();
     this.native.synchronize();
     return { kernelMs: Number(process.hrtime.bigint() - start) / 1e6 };
   }
 
-  timerAvailable(): boolean {
+  override timerAvailable(): boolean {
     return true;
   }
 
-  floatPrecision(): 32 {
+  override floatPrecision(): 32 {
     return 32;
   }
 
-  epsilon(): number {
+  override epsilon(): number {
     return 1e-7;
   }
 
-  dispose(): void {
+  override dispose(): void {
     this.disposed = true;
   }
 

@@ -57,7 +57,6 @@ export interface NativeAddon {
   avgPoolGrad(dy: number, xShape: number[], kh: number, kw: number, sh: number, sw: number, pt: number, pb: number, pl: number, pr: number): number;
   maxPoolGrad(dy: number, x: number, kh: number, kw: number, sh: number, sw: number, pt: number, pb: number, pl: number, pr: number): number;
   batchNorm(x: number, mean: number, variance: number, offset: number, scale: number, eps: number): number;
-  adamUpdate(v: number, m: number, s: number, g: number, lr: number, beta1: number, beta2: number, eps: number, step: number): [number, number, number];
   setNumThreads(n: number): void;
   getNumThreads(): number;
   setDevice(name: string): void;
