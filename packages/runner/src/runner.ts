@@ -72,9 +72,22 @@ export type RunnerEvent =
       lossD: number;
       lossG: number;
     }
-  | { type: "trial-ended"; trial: ClaimedTrial; status: "completed" | "failed" | "cancelled" | "requeued" | "lost"; error?: string }
+  | { type: "trial-ended"; trial: ClaimedTrial; status: "completed" | "failed" | "cancelled" | "requeued" | "lost"; error?: string; stats?: TrialStats }
   | { type: "log"; level: LogLine["level"]; message: string }
   | { type: "stopped"; trialsRun: number };
+
+/** Where a trial's time went: training, versus the training loop waiting on the runner's recording. */
+export interface TrialStats {
+  wallMs: number;
+  /** Time the training loop spent in the runner's handlers (buffering points, awaited flushes, grids, checkpoints). */
+  recordingMs: number;
+  /** The part of recordingMs spent per step (pushing points): the cost logging adds to every step. */
+  stepRecordingMs: number;
+  steps: number;
+  points: number;
+  /** Time the background writer spent writing points (off the training loop). */
+  pointWriteMs: number;
+}
 
 type StopReason = "cancel" | "shutdown" | "lost";
 
@@ -227,6 +240,8 @@ export class Runner {
     heartbeat.beginTrial(trial.id, progress);
 
     let outcome: "completed" | "cancelled" | "requeued" | "lost" = "completed";
+    const trialStarted = performance.now();
+    const stats: TrialStats = { wallMs: 0, recordingMs: 0, stepRecordingMs: 0, steps: 0, points: 0, pointWriteMs: 0 };
     let epochs = config.epochs;
     try {
       const events = runTraining(config, {
@@ -239,6 +254,7 @@ export class Runner {
       });
       for await (const event of events) {
         if (this.stop === "lost") break;
+        const handled = performance.now();
         switch (event.type) {
           case "started":
             epochs = config.epochs;
@@ -289,6 +305,12 @@ export class Runner {
             progress = { epoch: event.epoch, step: event.step, objective: event.objective ?? progress.objective };
             break;
         }
+        const spent = performance.now() - handled;
+        stats.recordingMs += spent;
+        if (event.type === "step") {
+          stats.stepRecordingMs += spent;
+          stats.steps++;
+        }
       }
       if (this.stop === "lost") outcome = "lost";
       else if (this.stop === "cancel") outcome = "cancelled";
@@ -327,7 +349,8 @@ export class Runner {
         finishTrial(sql, trial.id, this.id, { status: outcome === "cancelled" ? "cancelled" : "completed", objective: progress.objective }),
       );
     }
-    this.emit({ type: "trial-ended", trial, status: outcome });
+    Object.assign(stats, { wallMs: performance.now() - trialStarted, points: points.written, pointWriteMs: points.writeMs });
+    this.emit({ type: "trial-ended", trial, status: outcome, stats });
   }
 
   private totalSteps = 0;
