@@ -58,19 +58,20 @@ describe("ganboard runner", () => {
   });
 
   it("kill -9 mid-trial: requeued within two heartbeat periods, resumed from the checkpoint (attempt 2), every step exactly once", async () => {
-    // The victim claims the trial; then an idle rescuer waits beside it.
-    const epochs = 40;
-    const first = spawnRunner(t.url, home, ["--name", "victim"]);
-    await waitFor("the victim to be idle", async () => /waiting for queued trials/.test(first.output()), 60_000);
+    // Two idle runners; whichever claims the trial is the victim, the other one rescues it. (Starting
+    // the rescuer only after the claim let a fast machine finish the whole trial before it was up.)
+    const epochs = 60;
+    const a = spawnRunner(t.url, home, ["--max-trials", "1", "--name", "runner-a"]);
+    const b = spawnRunner(t.url, home, ["--max-trials", "1", "--name", "runner-b"]);
+    await waitFor("both runners to be idle", async () => /waiting for queued trials/.test(a.output()) && /waiting for queued trials/.test(b.output()), 60_000);
     const { id } = await enqueueTrial(t.sql, { config: tinyConfig({ epochs }) });
-    await waitFor("the victim to claim the trial", async () => (await getTrial(t.sql, id))?.runnerId === "victim");
-    const second = spawnRunner(t.url, home, ["--max-trials", "1", "--name", "rescuer"]);
-    await waitFor("the rescuer to be idle", async () => /waiting for queued trials/.test(second.output()), 60_000);
+    const claimer = await waitFor("a runner to claim the trial", async () => (await getTrial(t.sql, id))?.runnerId);
+    const [first, second] = claimer === "runner-a" ? [a, b] : [b, a];
     // Kill mid-way, once a checkpoint exists.
     await waitFor("a checkpoint of the running trial", async () => {
       const [row] = await t.sql<{ n: number }[]>`select count(*)::int as n from checkpoints where trial_id = ${id}`;
       return row.n > 0;
-    });
+    }, 60_000, 20);
     expect(await statusOf(id)).toBe("running");
     first.child.kill("SIGKILL");
     await first.exited;
