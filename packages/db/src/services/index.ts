@@ -1,3 +1,4 @@
 export * from "./trial-queue.ts";
 export * from "./trial-records.ts";
 export * from "./runner-registry.ts";
+export * from "./sweeps.ts";
