@@ -38,11 +38,12 @@ describe("ganboard runner", () => {
     const codes = await Promise.all(runners.map((r) => r.exited));
     expect(codes, runners.map((r) => r.output()).join("\n----\n")).toEqual([0, 0, 0]);
 
-    const rows = await t.sql<{ id: string; status: string; attempt: number; runner_id: string | null; backend: string }[]>`
-      select id, status, attempt, runner_id, backend from trials where id = any(${ids}::uuid[])`;
+    const rows = await t.sql<{ id: string; status: string; attempt: number; runner_id: string | null; backend: string; epoch: number; step: number }[]>`
+      select id, status, attempt, runner_id, backend, epoch, step from trials where id = any(${ids}::uuid[])`;
     expect(rows).toHaveLength(10);
     for (const row of rows) {
       expect(row.status).toBe("completed");
+      expect([row.epoch, row.step]).toEqual([1, 4]);
       expect(row.attempt).toBe(1);
       expect(row.backend).toBe("wasm");
       expect(await stepSeries(row.id)).toEqual({ n: 4, distinct_steps: 4, min: 1, max: 4 });

@@ -346,7 +346,7 @@ export class Runner {
       trialLog("info", outcome === "cancelled" ? `cancelled at step ${progress.step}` : `completed (objective ${progress.objective ?? "n/a"})`);
       await logs.flush().catch(() => {});
       await this.retry("finishing the trial", () =>
-        finishTrial(sql, trial.id, this.id, { status: outcome === "cancelled" ? "cancelled" : "completed", objective: progress.objective }),
+        finishTrial(sql, trial.id, this.id, { status: outcome === "cancelled" ? "cancelled" : "completed", objective: progress.objective, epoch: progress.epoch, step: progress.step }),
       );
     }
     Object.assign(stats, { wallMs: performance.now() - trialStarted, points: points.written, pointWriteMs: points.writeMs });

@@ -74,7 +74,7 @@ Logs: <GANBOARD_HOME>/logs/ (dashboard.log, dashboard-build.log, runner-N.log)`,
     )
     .action(async (options: UpOptions) => {
       try {
-        process.exitCode = await up(options, program);
+        process.exitCode = await up(options);
       } finally {
         // Whatever a library left open (timers, sockets) must not keep a stopped ganboard alive.
         setTimeout(() => process.exit(), 3_000).unref();
@@ -83,7 +83,7 @@ Logs: <GANBOARD_HOME>/logs/ (dashboard.log, dashboard-build.log, runner-N.log)`,
 }
 
 /** Runs until Ctrl-C/SIGTERM (exit code 0) or until a child dies (1). Start-up failures throw. */
-export async function up(options: UpOptions, program: Command): Promise<number> {
+export async function up(options: UpOptions): Promise<number> {
   assertHostAllowed(options.host);
   await assertPortAvailable(options.host, options.port);
 
@@ -156,7 +156,7 @@ export async function up(options: UpOptions, program: Command): Promise<number> 
     if (stopSignal) return 0;
     serve.done(`Dashboard ready`);
 
-    children.push(...startRunners(options.runners, program, database.url));
+    children.push(...startRunners(options.runners, database.url));
 
     note("");
     note(`ganboard is up: ${url}`);
@@ -207,14 +207,9 @@ async function startDatabase(): Promise<Awaited<ReturnType<typeof resolveDatabas
   return database;
 }
 
-/** Local runners, when this build has the `runner` command (it comes with the runner issue). */
-function startRunners(count: number, program: Command, databaseUrl: string): ManagedChild[] {
+/** Local runners: `ganboard runner` child processes on this machine, pointed at the same database. */
+function startRunners(count: number, databaseUrl: string): ManagedChild[] {
   if (count === 0) return [];
-  const hasRunnerCommand = program.commands.some((command) => command.name() === "runner");
-  if (!hasRunnerCommand) {
-    note(`Runners: none started (--runners ${count}); this version of ganboard has no \`runner\` command yet.`);
-    return [];
-  }
   const cliEntry = path.join(repoRoot, "apps", "cli", "bin", "ganboard.mjs");
   const runners: ManagedChild[] = [];
   for (let index = 1; index <= count; index++) {

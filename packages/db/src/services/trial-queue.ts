@@ -128,11 +128,13 @@ export async function finishTrial(
   sql: Sql,
   trialId: string,
   runnerId: string,
-  outcome: { status: "completed" | "failed" | "cancelled" | "pruned"; error?: string | null; objective?: number | null },
+  outcome: { status: "completed" | "failed" | "cancelled" | "pruned"; error?: string | null; objective?: number | null; epoch?: number; step?: number },
 ): Promise<boolean> {
+  // Final epoch/step too: a short trial can end before any heartbeat carried its progress.
   const rows = await sql`
     update trials set status = ${outcome.status}, error = ${outcome.error ?? null}, finished_at = now(),
-      heartbeat_at = now(), objective = coalesce(${outcome.objective ?? null}::double precision, objective)
+      heartbeat_at = now(), objective = coalesce(${outcome.objective ?? null}::double precision, objective),
+      epoch = greatest(epoch, ${outcome.epoch ?? 0}::int), step = greatest(step, ${outcome.step ?? 0}::int)
     where id = ${trialId} and runner_id = ${runnerId} and status in ('running', 'cancelling')
     returning id`;
   await sql`update runners set current_trial_id = null where id = ${runnerId}`;
