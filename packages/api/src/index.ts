@@ -1,8 +1,10 @@
 import { router } from "./trpc.ts";
 import { statusProcedure } from "./routers/status.ts";
+import { sweepsRouter } from "./routers/sweeps.ts";
 
 export const appRouter = router({
   status: statusProcedure,
+  sweeps: sweepsRouter,
 });
 
 export type AppRouter = typeof appRouter;

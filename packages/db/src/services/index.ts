@@ -2,3 +2,4 @@ export * from "./trial-queue.ts";
 export * from "./trial-records.ts";
 export * from "./runner-registry.ts";
 export * from "./sweeps.ts";
+export * from "./sweep-views.ts";
