@@ -1,10 +1,14 @@
 import { router } from "./trpc.ts";
 import { statusProcedure } from "./routers/status.ts";
 import { sweepsRouter } from "./routers/sweeps.ts";
+import { runsRouter } from "./routers/runs.ts";
+import { runnersRouter } from "./routers/runners.ts";
 
 export const appRouter = router({
   status: statusProcedure,
   sweeps: sweepsRouter,
+  runs: runsRouter,
+  runners: runnersRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -5,6 +5,11 @@ import { publicProcedure } from "../trpc.ts";
 /** A runner that has not been seen for this long is shown offline (runners heartbeat every few seconds). */
 export const RUNNER_OFFLINE_AFTER_MS = 30_000;
 
+/** Online = not stopped cleanly and seen within RUNNER_OFFLINE_AFTER_MS (shared by the status and runners pages). */
+export function isRunnerOnline(runner: { stoppedAt: Date | null; lastSeenAt: Date }, now: number = Date.now()): boolean {
+  return runner.stoppedAt === null && now - runner.lastSeenAt.getTime() < RUNNER_OFFLINE_AFTER_MS;
+}
+
 export interface RunnerStatus {
   id: string;
   hostname: string;
@@ -52,7 +57,7 @@ export const statusProcedure = publicProcedure.query(async ({ ctx }): Promise<Sy
       startedAt: row.startedAt.toISOString(),
       lastSeenAt: row.lastSeenAt.toISOString(),
       currentTrialId: row.currentTrialId,
-      online: row.stoppedAt === null && now - row.lastSeenAt.getTime() < RUNNER_OFFLINE_AFTER_MS,
+      online: isRunnerOnline(row, now),
     })),
     checkedAt: new Date(now).toISOString(),
   };

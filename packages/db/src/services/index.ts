@@ -3,3 +3,4 @@ export * from "./trial-records.ts";
 export * from "./runner-registry.ts";
 export * from "./sweeps.ts";
 export * from "./sweep-views.ts";
+export * from "./trial-views.ts";
