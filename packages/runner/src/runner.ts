@@ -24,12 +24,14 @@ import {
   setTrialBackend,
   stopRunner,
   writeMetrics,
+  notifyWork,
 } from "@ganboard/db";
 import { ConfigError, parseTrainConfig, type BackendName } from "@ganboard/gan/config";
 import { runTraining, selectBackend, STEP_METRIC_KEYS, type BackendInfo } from "@ganboard/gan";
 import { BatchWriter } from "./batch-writer.ts";
 import { Heartbeat, type HeartbeatMessage } from "./heartbeat.ts";
 import { isTransientDatabaseError, withRetry } from "./retry.ts";
+import { SweepWork } from "./sweep-work.ts";
 
 export interface RunnerOptions {
   sql: Sql;
@@ -72,7 +74,14 @@ export type RunnerEvent =
       lossD: number;
       lossG: number;
     }
-  | { type: "trial-ended"; trial: ClaimedTrial; status: "completed" | "failed" | "cancelled" | "requeued" | "lost"; error?: string; stats?: TrialStats }
+  | {
+      type: "trial-ended";
+      trial: ClaimedTrial;
+      /** pruned: early-stopped by the sweep's rule; exploited: a PBT exploit replaced it with a child trial this runner continues. */
+      status: "completed" | "failed" | "cancelled" | "requeued" | "lost" | "pruned" | "exploited";
+      error?: string;
+      stats?: TrialStats;
+    }
   | { type: "log"; level: LogLine["level"]; message: string }
   | { type: "stopped"; trialsRun: number };
 
@@ -89,7 +98,7 @@ export interface TrialStats {
   pointWriteMs: number;
 }
 
-type StopReason = "cancel" | "shutdown" | "lost";
+type StopReason = "cancel" | "shutdown" | "lost" | "pruned" | "exploited";
 
 export function defaultRunnerId(): string {
   return `${os.hostname()}-${process.pid}-${crypto.randomBytes(2).toString("hex")}`;
@@ -105,6 +114,7 @@ export class Runner {
   private shutdownRequested = false;
   private wake: (() => void) | null = null;
   private backend: BackendInfo | null = null;
+  private readonly sweeps: SweepWork;
   trialsRun = 0;
 
   constructor(private readonly opts: RunnerOptions) {
@@ -114,6 +124,7 @@ export class Runner {
     this.staleAfterMs = opts.staleAfterMs ?? this.heartbeatMs * 2;
     this.maxAttempts = opts.maxAttempts ?? 8;
     this.pollMs = opts.pollMs ?? 5_000;
+    this.sweeps = new SweepWork(this.sql, this.id, (level, message) => this.log(level, message));
   }
 
   private emit(event: RunnerEvent): void {
@@ -158,16 +169,21 @@ export class Runner {
         await this.retry("requeueing stale trials", () =>
           requeueStaleTrials(this.sql, { graceSeconds: this.staleAfterMs / 1000, maxAttempts: this.maxAttempts }),
         );
-        const trial = await this.retry("claiming a trial", () => claimTrial(this.sql, this.id, { onlyTrialId: this.opts.onlyTrialId }));
+        // Queued trials (ad-hoc runs, requeued ones) first, then claim-and-suggest from running sweeps.
+        let trial = await this.retry("claiming a trial", () => claimTrial(this.sql, this.id, { onlyTrialId: this.opts.onlyTrialId }));
+        let sweepsActive = false;
+        if (!trial && !this.opts.onlyTrialId) ({ trial, sweepsActive } = await this.retry("claiming a sweep trial", () => this.sweeps.claimNext()));
         if (!trial) {
-          if (this.opts.once) break;
+          // --once: leave when nothing is queued and no sweep can hand out more.
+          if (this.opts.once && !sweepsActive) break;
           if (!idle) this.emit({ type: "waiting" });
           idle = true;
           await this.waitForWork();
           continue;
         }
         idle = false;
-        await this.runTrial(trial);
+        // A PBT exploit hands back the child trial, which continues here from the copied checkpoint.
+        for (let next: ClaimedTrial | null = trial; next; ) next = await this.runTrial(next);
         this.trialsRun++;
         if (this.opts.onlyTrialId) break;
       }
@@ -194,7 +210,20 @@ export class Runner {
     });
   }
 
-  private async runTrial(trial: ClaimedTrial): Promise<void> {
+  /** Trains one trial; returns the child trial to continue with after a PBT exploit, else null. */
+  private async runTrial(trial: ClaimedTrial): Promise<ClaimedTrial | null> {
+    const next = await this.trainTrial(trial);
+    if (trial.sweepId && !next) {
+      // A parallelism slot opened: wake idle runners; the sweep may be finished now.
+      await this.retry("settling the sweep", async () => {
+        await notifyWork(this.sql, `trial-ended:${trial.id}`);
+        await this.sweeps.settle(trial.sweepId!);
+      });
+    }
+    return next;
+  }
+
+  private async trainTrial(trial: ClaimedTrial): Promise<ClaimedTrial | null> {
     const sql = this.sql;
     const logs = new BatchWriter<LogLine>((lines) => this.retry("writing logs", () => appendTrialLogs(sql, trial.id, lines)), { intervalMs: 2_000 });
     const trialLog = (level: LogLine["level"], message: string) => {
@@ -211,11 +240,23 @@ export class Runner {
       await logs.flush().catch(() => {});
       await this.retry("failing the trial", () => finishTrial(sql, trial.id, this.id, { status: "failed", error: message }));
       this.emit({ type: "trial-ended", trial, status: "failed", error: message });
-      return;
+      return null;
     }
     if (this.opts.backend && !config.backend) config = { ...config, backend: this.opts.backend };
 
-    const checkpoint = trial.attempt > 1 ? await this.retry("loading the checkpoint", () => latestCheckpoint(sql, trial.id)) : null;
+    // Sweep trials report the sweep's metric (its latest value is the trial's objective) and, with
+    // early stopping or PBT, ask the sweep after every epoch whether to go on.
+    let sweep = trial.sweepId ? await this.retry("loading the sweep spec", () => this.sweeps.spec(trial.sweepId!)) : null;
+    if (sweep instanceof Error) {
+      trialLog("warn", `${sweep.message}; training without pruning or PBT`);
+      sweep = null;
+    }
+    const metricKey = sweep?.metric.name ?? "swd";
+    const decides = sweep !== null && this.sweeps.decidesPerEpoch(sweep);
+    let child: ClaimedTrial | null = null;
+
+    // A PBT child's first attempt starts from the checkpoint its exploit copied from the parent.
+    const checkpoint = trial.attempt > 1 || trial.sweepId ? await this.retry("loading the checkpoint", () => latestCheckpoint(sql, trial.id)) : null;
     // Steps after the checkpoint will be logged again by this attempt: drop the old ones first.
     if (trial.attempt > 1) await this.retry("discarding steps after the checkpoint", () => discardMetricsAfter(sql, trial.id, checkpoint?.step ?? 0));
     this.emit({ type: "trial-started", trial, resumedFromStep: checkpoint?.step ?? null });
@@ -239,7 +280,7 @@ export class Runner {
     const heartbeat = this.heartbeat!;
     heartbeat.beginTrial(trial.id, progress);
 
-    let outcome: "completed" | "cancelled" | "requeued" | "lost" = "completed";
+    let outcome: "completed" | "cancelled" | "requeued" | "lost" | "pruned" | "exploited" = "completed";
     const trialStarted = performance.now();
     const stats: TrialStats = { wallMs: 0, recordingMs: 0, stepRecordingMs: 0, steps: 0, points: 0, pointWriteMs: 0 };
     let epochs = config.epochs;
@@ -285,10 +326,24 @@ export class Runner {
             for (const [key, value] of Object.entries(event.quality)) points.push({ key, step: event.step, epoch: event.epoch, value, wallTime });
             const size = pngSize(event.gridPng);
             await this.retry("saving the sample grid", () => saveSample(sql, trial.id, { epoch: event.epoch, step: event.step, png: event.gridPng, ...size }));
-            if (typeof event.quality.swd === "number" && Number.isFinite(event.quality.swd)) progress = { ...progress, objective: event.quality.swd };
+            const value = event.quality[metricKey];
+            if (typeof value === "number" && Number.isFinite(value)) progress = { ...progress, objective: value };
             heartbeat.progress(progress);
             const scores = Object.entries(event.quality).map(([k, v]) => `${k} ${v.toFixed(3)}`);
             if (scores.length > 0) trialLog("info", `epoch ${event.epoch}/${epochs}: ${scores.join(", ")}`);
+            if (decides && typeof value === "number") {
+              // The sweep judges the stored history: this report must be in it.
+              await points.flush();
+              const verdict = await this.retry("asking the sweep after the epoch", () => this.sweeps.afterEpoch(trial, sweep!, event.epoch, config.epochs));
+              if (verdict.action === "prune") {
+                this.stop ??= "pruned";
+                trialLog("info", `pruned after epoch ${event.epoch}: ${verdict.reason}`);
+              } else if (verdict.action === "exploit") {
+                this.stop = "exploited";
+                child = verdict.child;
+                trialLog("info", `PBT exploit after epoch ${event.epoch}: ${verdict.reason}; continues as trial #${child.number} from trial ${verdict.parentTrialId}'s checkpoint at epoch ${verdict.checkpointEpoch}`);
+              }
+            }
             break;
           }
           case "checkpoint":
@@ -302,7 +357,7 @@ export class Runner {
             }
             break;
           case "finished":
-            progress = { epoch: event.epoch, step: event.step, objective: event.objective ?? progress.objective };
+            progress = { epoch: event.epoch, step: event.step, objective: metricKey === "swd" ? (event.objective ?? progress.objective) : progress.objective };
             break;
         }
         const spent = performance.now() - handled;
@@ -311,10 +366,15 @@ export class Runner {
           stats.stepRecordingMs += spent;
           stats.steps++;
         }
+        if (this.stop === "pruned" || this.stop === "exploited") break;
       }
-      if (this.stop === "lost") outcome = "lost";
-      else if (this.stop === "cancel") outcome = "cancelled";
-      else if (this.stop === "shutdown") outcome = "requeued";
+      // Set by the heartbeat thread's messages as well: read it as the wide type.
+      const stop = this.stop as StopReason | null;
+      if (stop === "lost") outcome = "lost";
+      else if (stop === "pruned") outcome = "pruned";
+      else if (stop === "exploited") outcome = "exploited";
+      else if (stop === "cancel") outcome = "cancelled";
+      else if (stop === "shutdown") outcome = "requeued";
     } catch (error) {
       heartbeat.endTrial();
       const message = error instanceof Error ? error.message : String(error);
@@ -323,7 +383,7 @@ export class Runner {
       await logs.flush().catch(() => {});
       await this.retry("failing the trial", () => finishTrial(sql, trial.id, this.id, { status: "failed", error: message })).catch(() => {});
       this.emit({ type: "trial-ended", trial, status: "failed", error: message });
-      return;
+      return null;
     } finally {
       heartbeat.endTrial();
       this.currentTrialId = null;
@@ -335,22 +395,26 @@ export class Runner {
       logs.discard();
       this.log("warn", `trial #${trial.number}: lost the trial to another runner (heartbeats missed); stopping it here`);
       this.emit({ type: "trial-ended", trial, status: "lost" });
-      return;
+      return null;
     }
     await points.flush();
-    if (outcome === "requeued") {
+    if (outcome === "exploited") {
+      // The exploit already ended this trial (pruned) and created the child in the same transaction.
+      await logs.flush().catch(() => {});
+    } else if (outcome === "requeued") {
       trialLog("info", `runner ${this.id} shutting down: back in the queue at step ${progress.step}, resumable from its checkpoint`);
       await logs.flush().catch(() => {});
       await this.retry("requeueing the trial", () => releaseTrial(sql, trial.id, this.id));
     } else {
-      trialLog("info", outcome === "cancelled" ? `cancelled at step ${progress.step}` : `completed (objective ${progress.objective ?? "n/a"})`);
+      if (outcome !== "pruned") trialLog("info", outcome === "cancelled" ? `cancelled at step ${progress.step}` : `completed (objective ${progress.objective ?? "n/a"})`);
       await logs.flush().catch(() => {});
       await this.retry("finishing the trial", () =>
-        finishTrial(sql, trial.id, this.id, { status: outcome === "cancelled" ? "cancelled" : "completed", objective: progress.objective, epoch: progress.epoch, step: progress.step }),
+        finishTrial(sql, trial.id, this.id, { status: outcome, objective: progress.objective, epoch: progress.epoch, step: progress.step }),
       );
     }
     Object.assign(stats, { wallMs: performance.now() - trialStarted, points: points.written, pointWriteMs: points.writeMs });
     this.emit({ type: "trial-ended", trial, status: outcome, stats });
+    return child;
   }
 
   private totalSteps = 0;
@@ -361,7 +425,8 @@ export class Runner {
   private onHeartbeat(message: HeartbeatMessage): void {
     if (message.type === "status") {
       if (message.trialId !== this.currentTrialId) return;
-      if (message.status === null) this.stop = "lost";
+      // After an exploit the old trial is no longer ours by design (it ended pruned): not "lost".
+      if (message.status === null && this.stop !== "exploited") this.stop = "lost";
       else if (message.status === "cancelling") this.stop ??= "cancel";
     } else if (message.type === "error") {
       if (!isTransientDatabaseError(message)) this.log("warn", `heartbeat failed: ${message.message}`);

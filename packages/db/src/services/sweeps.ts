@@ -39,7 +39,7 @@ export async function createSweep(sql: Sql, spec: unknown, opts: { name?: string
   const method = s.method as SweepMethod;
   return sql.begin(async (tx) => {
     const [row] = await tx<{ id: string }[]>`
-      insert into sweeps (name, spec, method) values (${name}, ${JSON.stringify(spec)}::jsonb, ${method}) returning id`;
+      insert into sweeps (name, spec, method) values (${name}, ${JSON.stringify(spec)}::text::jsonb, ${method}) returning id`;
     await tx`select pg_notify(${TRIAL_QUEUE_CHANNEL}, ${"sweep:" + row.id})`;
     return { id: row.id, name, method };
   });
@@ -230,6 +230,12 @@ export async function activeSweeps(sql: Sql): Promise<{ id: string; spec: unknow
   return sql<{ id: string; spec: unknown }[]>`select id, spec from sweeps where status = 'running' order by created_at, id`;
 }
 
+/** A sweep's stored spec (null when the sweep is gone). */
+export async function sweepSpecOf(sql: Sql, sweepId: string): Promise<unknown> {
+  const [row] = await sql<{ spec: unknown }[]>`select spec from sweeps where id = ${sweepId}`;
+  return row?.spec ?? null;
+}
+
 /** The sweep's status, read under its lock. */
 export async function readSweepStatus(tx: SweepTx, sweepId: string): Promise<SweepStatus | null> {
   const [row] = await tx<{ status: SweepStatus }[]>`select status from sweeps where id = ${sweepId}`;
@@ -281,9 +287,10 @@ export async function insertClaimedTrial(
   tx: SweepTx,
   input: { sweepId: string; number: number; config: unknown; runnerId: string; parentTrialId?: string | null; exploitEpoch?: number | null },
 ): Promise<ClaimedTrial> {
+  // started_at is the moment of the claim (under the lock), not the transaction's start.
   const [row] = await tx<{ id: string; number: number; config: unknown; attempt: number; status: TrialStatus }[]>`
     insert into trials (sweep_id, number, config, status, runner_id, attempt, heartbeat_at, started_at, parent_trial_id, exploit_epoch)
-    values (${input.sweepId}, ${input.number}, ${JSON.stringify(input.config)}::jsonb, 'running', ${input.runnerId}, 1, now(), now(),
+    values (${input.sweepId}, ${input.number}, ${JSON.stringify(input.config)}::text::jsonb, 'running', ${input.runnerId}, 1, now(), clock_timestamp(),
       ${input.parentTrialId ?? null}, ${input.exploitEpoch ?? null})
     returning id, number, config, attempt, status`;
   await tx`update runners set current_trial_id = ${row.id}, last_seen_at = now() where id = ${input.runnerId}`;
@@ -300,11 +307,15 @@ export async function finishSweepIfIdle(tx: SweepTx, sweepId: string): Promise<b
   return rows.length === 1;
 }
 
-/** The newest checkpoint of a trial (id and position only; the bytes are copied server-side). */
-export async function newestCheckpointRef(tx: SweepTx | Sql, trialId: string): Promise<{ id: string; epoch: number; step: number } | null> {
+/**
+ * The checkpoint a PBT exploit copies: the parent's newest at or before `atOrBefore` (the epoch its
+ * rank was judged at), else its newest. Id and position only; the bytes are copied server-side.
+ */
+export async function exploitCheckpointRef(tx: SweepTx | Sql, trialId: string, atOrBefore: number): Promise<{ id: string; epoch: number; step: number } | null> {
   const q = tx as Sql;
   const [row] = await q<{ id: string; epoch: number; step: number }[]>`
-    select id, epoch, step from checkpoints where trial_id = ${trialId} order by step desc, created_at desc limit 1`;
+    select id, epoch, step from checkpoints where trial_id = ${trialId}
+    order by (epoch <= ${atOrBefore}) desc, step desc, created_at desc limit 1`;
   return row ?? null;
 }
 
