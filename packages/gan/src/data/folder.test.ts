@@ -123,10 +123,10 @@ describe("loadImageFolder", () => {
   });
 
   test("limit takes the first usable images in path order; min_size is configurable", async () => {
-    const limited = await loadDataset({ kind: "folder", path: good, limit: 2 }, RES, { cacheDir });
+    const limited = await loadDataset({ kind: "folder", path: good, limit: 2 }, RES, { cacheDir, allowedRoots: [base] });
     expect(limited.count).toBe(2);
     expect(pixelAt(limited.pixels, 0, 16, 16)).toEqual([255, 0, 0]);
-    const strict = await loadDataset({ kind: "folder", path: good, min_size: 65 }, RES, { cacheDir });
+    const strict = await loadDataset({ kind: "folder", path: good, min_size: 65 }, RES, { cacheDir, allowedRoots: [base] });
     expect(strict.count).toBe(2); // only the 80×100 JPEG and 100×90 WebP are ≥ 65px on both sides
     expect(strict.skipped.tooSmall).toBe(5);
   });

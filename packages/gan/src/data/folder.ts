@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { availableParallelism, homedir } from "node:os";
 import { readdirSync, realpathSync, statSync } from "node:fs";
 import { readFile, realpath, stat } from "node:fs/promises";
-import { join, relative, resolve, sep } from "node:path";
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import sharp from "sharp";
 import { assertDatasetFits, cacheFilePath, cacheKey, defaultCacheDir, readCache, sha256Hex, tryWriteCache, type CacheHeader, type CacheRead } from "./cache.ts";
 import { DatasetError } from "./errors.ts";
@@ -48,7 +48,16 @@ export interface FolderListing {
 
 function isInside(child: string, parent: string): boolean {
   const rel = relative(parent, child);
-  return rel === "" || (!rel.startsWith("..") && !rel.startsWith(sep) && rel !== "..");
+  // A folder named "..images" is inside; ".." and "../x" are not.
+  return rel === "" || (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
+
+function outsideRoots(root: string, roots: readonly string[]): DatasetError {
+  return new DatasetError(
+    "outside-data-roots",
+    root,
+    `Image folder ${root} is outside the allowed data roots (${roots.join(", ")}); move it under one of them or add its parent to GANBOARD_DATA_ROOTS`,
+  );
 }
 
 /** Absolute path; a leading "~/" (as people write in YAML configs) means the home folder. */
@@ -66,6 +75,13 @@ function extensionOf(name: string): string {
 /** Resolves and checks the folder, then lists image files recursively without following symlink loops. */
 export async function listImageFolder(path: string, allowedRoots?: readonly string[]): Promise<FolderListing> {
   const root = resolveUserPath(path);
+  let roots: string[] | undefined;
+  if (allowedRoots) {
+    const lexical = allowedRoots.map((r) => resolve(r));
+    roots = await Promise.all(lexical.map(async (r) => realpath(r).catch(() => r)));
+    // Refused before touching the path, so a dataset path cannot probe what exists outside the roots.
+    if (![...lexical, ...roots].some((r) => isInside(root, r))) throw outsideRoots(root, roots);
+  }
   let info;
   try {
     info = await stat(root);
@@ -81,17 +97,8 @@ export async function listImageFolder(path: string, allowedRoots?: readonly stri
     throw new DatasetError("not-a-folder", root, `Dataset path ${root} is a file, not a folder: point it at the folder that holds the images`);
   }
   const rootReal = await realpath(root);
-  let roots: string[] | undefined;
-  if (allowedRoots) {
-    roots = await Promise.all(allowedRoots.map(async (r) => realpath(resolve(r)).catch(() => resolve(r))));
-    if (!roots.some((r) => isInside(rootReal, r))) {
-      throw new DatasetError(
-        "outside-data-roots",
-        root,
-        `Image folder ${root} is outside the allowed data roots (${roots.join(", ")}); move it under one of them or add its parent as a data root`,
-      );
-    }
-  }
+  // Inside by name but a link to elsewhere: refused too.
+  if (roots && !roots.some((r) => isInside(rootReal, r))) throw outsideRoots(root, roots);
 
   const listing: FolderListing = { root, files: [], otherFiles: 0, unreadable: 0 };
   const seenDirs = new Set<string>([rootReal]);
@@ -212,7 +219,12 @@ export async function loadImageFolder(path: string, resolution: number, opts: Fo
   const listing = await listImageFolder(path, opts.allowedRoots);
   const root = listing.root;
   if (listing.files.length === 0) {
-    const others = listing.otherFiles ? ` (${listing.otherFiles} other files ignored)` : "";
+    // Say what was there instead, so "empty" is not a mystery when links are broken or loop.
+    const notes = [
+      listing.otherFiles ? `${listing.otherFiles} other files ignored` : "",
+      listing.unreadable ? `${listing.unreadable} entries unreadable: broken or looping links, no permission, or outside the data roots` : "",
+    ].filter(Boolean);
+    const others = notes.length ? ` (${notes.join("; ")})` : "";
     throw new DatasetError("empty", root, `Image folder ${root} contains no PNG, JPEG or WebP files${others}`);
   }
 

@@ -1,6 +1,7 @@
 export type { ImageSet, LoadOptions, SkipCounts } from "./types.ts";
 export { DatasetError, type DatasetErrorCode } from "./errors.ts";
 export { loadDataset, type DatasetLoadOptions } from "./load-dataset.ts";
+export { dataRoots } from "./roots.ts";
 export { loadImageFolder, listImageFolder, sniffImageType, FOLDER_PREPROCESS_VERSION, type FolderLoadOptions } from "./folder.ts";
 export {
   loadCartoonFaces,

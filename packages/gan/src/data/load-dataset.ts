@@ -1,10 +1,11 @@
 import type { DatasetConfig } from "../config.ts";
 import { loadCartoonFaces } from "./cartoon-faces.ts";
 import { loadImageFolder, type FolderLoadOptions } from "./folder.ts";
+import { dataRoots } from "./roots.ts";
 import type { ImageSet, LoadOptions } from "./types.ts";
 
 export interface DatasetLoadOptions extends LoadOptions {
-  /** Passed to folder datasets: the folder must lie under one of these (see loadImageFolder). */
+  /** Folder datasets must lie under one of these (see loadImageFolder); default dataRoots() (GANBOARD_DATA_ROOTS). */
   allowedRoots?: FolderLoadOptions["allowedRoots"];
 }
 
@@ -18,6 +19,6 @@ export async function loadDataset(dataset: DatasetConfig, resolution: number, op
         opts,
       );
     case "folder":
-      return loadImageFolder(dataset.path, resolution, { ...opts, limit: dataset.limit, minSize: dataset.min_size });
+      return loadImageFolder(dataset.path, resolution, { ...opts, allowedRoots: opts.allowedRoots ?? dataRoots(), limit: dataset.limit, minSize: dataset.min_size });
   }
 }
