@@ -5,12 +5,13 @@ import { register as registerTrain } from "./commands/train.ts";
 import { register as registerEval } from "./commands/eval.ts";
 import { register as registerRunner } from "./commands/runner.ts";
 import { register as registerRun } from "./commands/run.ts";
+import { register as registerSweep } from "./commands/sweep.ts";
 
 const program = new Command("ganboard")
   .description("Experiment tracking for GAN training: sweeps, headless runners, live charts and sample grids.")
   .showHelpAfterError();
 
-for (const register of [registerUp, registerDb, registerRunner, registerRun, registerTrain, registerEval]) register(program);
+for (const register of [registerUp, registerDb, registerRunner, registerRun, registerSweep, registerTrain, registerEval]) register(program);
 
 try {
   await program.parseAsync(process.argv);
