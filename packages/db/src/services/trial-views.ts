@@ -206,9 +206,11 @@ export async function listSamples(sql: Sql, trialIds: readonly string[]): Promis
   return out;
 }
 
-export async function getSamplePng(sql: Sql, trialId: string, epoch: number): Promise<Uint8Array | null> {
-  const rows = await sql<{ png: Buffer }[]>`select png from samples where trial_id = ${trialId} and epoch = ${epoch}`;
-  return rows[0]?.png ?? null;
+/** One epoch's grid with its version (as in SampleInfo), or null. */
+export async function getSamplePng(sql: Sql, trialId: string, epoch: number): Promise<{ png: Buffer; version: number } | null> {
+  const rows = await sql<{ png: Buffer; version: number }[]>`
+    select png, (extract(epoch from created_at) * 1000)::float8 as version from samples where trial_id = ${trialId} and epoch = ${epoch}`;
+  return rows[0] ? { png: rows[0].png, version: Math.round(rows[0].version) } : null;
 }
 
 /** Every grid of a trial in epoch order (for the timelapse GIF). */
