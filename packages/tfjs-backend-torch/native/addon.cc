@@ -692,6 +692,61 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
   return Id(info, at::addcmul(shift, x, inv));
 }
 
+// batchNormTrain(x[NHWC], gamma, beta, eps) -> [y, mean, variance (biased)]: training-mode batch norm as
+// PyTorch runs it (one ATen kernel over the channels_last view) instead of tfjs's ~10 small ops.
+Napi::Value BatchNormTrain(const Napi::CallbackInfo& info) {
+  Tensor xs = nchw(T(info, 0));
+  const Tensor& gamma = T(info, 1);
+  const Tensor& beta = T(info, 2);
+  double eps = D(info, 3);
+  auto r = at::native_batch_norm(xs, gamma, beta, {}, {}, true, 0.0, eps);
+  Tensor invstd = std::get<2>(r);
+  // ATen keeps 1/sqrt(var + eps); tfjs callers want the biased variance itself (running statistics).
+  Tensor var = at::sub(at::reciprocal(at::mul(invstd, invstd)), eps);
+  return Ids(info, {nhwc(std::get<0>(r)), std::get<1>(r), var});
+}
+
+// batchNormTrainGrad(dy, x, gamma, mean, variance, eps, dmean|-1, dvar|-1) -> [dx, dgamma, dbeta], the exact
+// gradient of BatchNormTrain (batch statistics depend on x), plus the paths through the mean/variance outputs
+// when a caller differentiates those too.
+Napi::Value BatchNormTrainGrad(const Napi::CallbackInfo& info) {
+  Tensor dy = nchw(T(info, 0));
+  Tensor xs = nchw(T(info, 1));
+  const Tensor& gamma = T(info, 2);
+  const Tensor& mean = T(info, 3);
+  const Tensor& var = T(info, 4);
+  double eps = D(info, 5);
+  auto dmean = OT(info, 6);
+  auto dvar = OT(info, 7);
+  Tensor invstd = at::rsqrt(at::add(var, eps));
+  auto r = at::native_batch_norm_backward(dy, xs, gamma, {}, {}, mean, invstd, true, eps, {true, true, true});
+  Tensor dx = nhwc(std::get<0>(r));
+  if (dmean || dvar) {
+    const Tensor& x = T(info, 1);  // NHWC: per-channel vectors broadcast over the last dimension
+    double n = static_cast<double>(x.numel() / x.size(3));
+    if (dmean) dx = at::add(dx, at::div(*dmean, n));
+    if (dvar) dx = at::addcmul(dx, at::sub(x, mean), at::mul(*dvar, 2.0 / n));
+  }
+  return Ids(info, {dx, std::get<1>(r), std::get<2>(r)});
+}
+
+// ---- fused optimiser update -----------------------------------------------------------------------
+// adamUpdate(w, m, v, g, lr, beta1, beta2, eps, t) -> [w', m', v'], PyTorch's rule as packages/gan/src/adam.ts
+// writes it: w - lr/(1-b1^t) * m' / (sqrt(v')/sqrt(1-b2^t) + eps). New tensors, not in-place: tfjs variables
+// may share their data with other tensors (assign() shares a dataId).
+Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
+  const Tensor& w = T(info, 0);
+  const Tensor& m = T(info, 1);
+  const Tensor& v = T(info, 2);
+  const Tensor& g = T(info, 3);
+  double lr = D(info, 4), b1 = D(info, 5), b2 = D(info, 6), eps = D(info, 7), t = D(info, 8);
+  Tensor m2 = at::add(at::mul(m, b1), g, 1 - b1);
+  Tensor v2 = at::addcmul(at::mul(v, b2), g, g, 1 - b2);
+  Tensor denom = at::sqrt(v2).div_(std::sqrt(1 - std::pow(b2, t))).add_(eps);
+  Tensor w2 = at::addcdiv(w, m2, denom, -lr / (1 - std::pow(b1, t)));
+  return Ids(info, {w2, m2, v2});
+}
+
 // ---- runtime --------------------------------------------------------------------------------------
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   int n = I(info, 0);
@@ -791,6 +846,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("avgPoolGrad", AvgPoolGrad);
   EXPORT("maxPoolGrad", MaxPoolGrad);
   EXPORT("batchNorm", BatchNorm);
+  EXPORT("batchNormTrain", BatchNormTrain);
+  EXPORT("batchNormTrainGrad", BatchNormTrainGrad);
+  EXPORT("adamUpdate", AdamUpdate);
   EXPORT("setNumThreads", SetNumThreads);
   EXPORT("getNumThreads", GetNumThreads);
   EXPORT("setDevice", SetDevice);

@@ -11,6 +11,7 @@ import { registerFusedGradients } from "./fused.ts";
 import { loadNative, type NativeAddon } from "./native.ts";
 
 export { TorchBackend } from "./backend.ts";
+export { TORCH_ADAM_UPDATE, TORCH_BATCH_NORM_TRAIN } from "./kernels.ts";
 export { BACKEND_NAME, KERNEL_NAMES, kernelCallCounts, kernelTimesMs, resetKernelCallCounts, setKernelTiming } from "./kernels.ts";
 
 export interface TorchBackendStatus {

@@ -5,7 +5,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  KERNEL_NAMES, TorchBackend, kernelCallCounts, nativeStats, nativeStatus, registerTorchBackend, resetKernelCallCounts,
+  KERNEL_NAMES, TORCH_ADAM_UPDATE, TORCH_BATCH_NORM_TRAIN, TorchBackend, kernelCallCounts, nativeStats, nativeStatus,
+  registerTorchBackend, resetKernelCallCounts,
 } from "./index.ts";
 
 const status = nativeStatus();
@@ -319,6 +320,62 @@ describe.skipIf(!status.built)("torch kernels match the cpu backend", () => {
     check("leakyRelu gradient (fused on torch)", () => tf.grad((xx: tf.Tensor) => tf.leakyRelu(xx, 0.2).mul(T([2, 3, 4], 102)).sum())(T([2, 3, 4], 103)));
     check("relu gradient (fused on torch)", () => tf.grad((xx: tf.Tensor) => tf.relu(xx).mul(T([2, 3, 4], 106)).sum())(tf.tensor([-1, 0, 2, -3, 4, 0.5]).reshape([1, 2, 3]).tile([2, 3, 4]).slice([0, 0, 0], [2, 3, 4])));
     check("elu gradient", () => tf.grad((xx: tf.Tensor) => tf.elu(xx).mul(T([2, 3, 4], 104)).sum())(T([2, 3, 4], 105)));
+  });
+
+  it("fused training kernels (batch norm with its gradient, Adam) match the same maths in plain ops on cpu", () => {
+    // Plain-op references: what packages/gan's model.ts and adam.ts compute.
+    const bnPlain = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor[] => {
+      const mean = tf.mean(x, [0, 1, 2]);
+      const centered = tf.sub(x, mean);
+      const variance = tf.mean(tf.square(centered), [0, 1, 2]);
+      return [tf.add(tf.mul(centered, tf.mul(gamma, tf.rsqrt(tf.add(variance, eps)))), beta), mean, variance];
+    };
+    const bnFused = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor[] =>
+      tf.engine().runKernel(TORCH_BATCH_NORM_TRAIN, { x, gamma, beta }, { epsilon: eps }) as tf.Tensor[];
+    const compare = (name: string, want: Result[], got: Result[], tol: number) => {
+      expect(got.length, name).toBe(want.length);
+      for (let k = 0; k < want.length; k++) {
+        expect(got[k].shape, `${name}[${k}] shape`).toEqual(want[k].shape);
+        const scale = Math.max(1e-3, ...want[k].values.map(Math.abs));
+        const worst = Math.max(...want[k].values.map((b, i) => Math.abs(got[k].values[i] - b) / scale));
+        expect(worst, `${name}[${k}] error relative to the largest value`).toBeLessThan(tol);
+      }
+    };
+    for (const [shape, shift] of [[[4, 3, 3, 5], 0], [[8, 4, 4, 16], 3], [[2, 1, 1, 3], 0]] as [number[], number][]) {
+      const x = (): tf.Tensor => T(shape, 111, -2 + shift, 2 + shift);
+      const c = shape[3];
+      const gamma = (): tf.Tensor => T([c], 112, 0.5, 1.5);
+      const beta = (): tf.Tensor => T([c], 113);
+      const w1 = (): tf.Tensor => T(shape, 114);
+      const w2 = (): tf.Tensor => T([c], 115);
+      const w3 = (): tf.Tensor => T([c], 116);
+      const forward = (bn: typeof bnPlain) => () => bn(x(), gamma(), beta(), 1e-5);
+      compare(`batchNormTrain ${shape}`, runOn("cpu", forward(bnPlain)), runOn("torch", forward(bnFused)), 1e-5);
+      // Gradient through y alone (what training uses) and through mean and variance too.
+      for (const all of [false, true]) {
+        const grads = (bn: typeof bnPlain) => () =>
+          tf.grads((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => {
+            const [y, mean, variance] = bn(xx, gg, bb, 1e-5);
+            const loss = tf.sum(tf.mul(y, w1()));
+            return all ? tf.add(loss, tf.add(tf.sum(tf.mul(mean, w2())), tf.sum(tf.mul(variance, w3())))) : loss;
+          })([x(), gamma(), beta()]);
+        compare(`batchNormTrain grad ${shape} ${all ? "y, mean, variance" : "y"}`, runOn("cpu", grads(bnPlain)), runOn("torch", grads(bnFused)), 1e-4);
+      }
+    }
+    const hyper = { lr: 2e-4, beta1: 0.5, beta2: 0.999, epsilon: 1e-8 };
+    const adamPlain = (w: tf.Tensor, m: tf.Tensor, v: tf.Tensor, g: tf.Tensor, step: number): tf.Tensor[] => {
+      const m2 = tf.add(tf.mul(m, hyper.beta1), tf.mul(g, 1 - hyper.beta1));
+      const v2 = tf.add(tf.mul(v, hyper.beta2), tf.mul(tf.square(g), 1 - hyper.beta2));
+      const denom = tf.add(tf.div(tf.sqrt(v2), Math.sqrt(1 - hyper.beta2 ** step)), hyper.epsilon);
+      return [tf.sub(w, tf.mul(tf.div(m2, denom), hyper.lr / (1 - hyper.beta1 ** step))), m2, v2];
+    };
+    const adamFused = (w: tf.Tensor, m: tf.Tensor, v: tf.Tensor, g: tf.Tensor, step: number): tf.Tensor[] =>
+      tf.engine().runKernel(TORCH_ADAM_UPDATE, { w, m, v, g }, { ...hyper, step }) as tf.Tensor[];
+    for (const step of [1, 7, 1000]) {
+      const shape = [3, 4, 2, 5];
+      const run = (adam: typeof adamPlain) => () => adam(T(shape, 121), T(shape, 122, -0.1, 0.1), T(shape, 123, 0, 0.01), T(shape, 124, -0.1, 0.1), step);
+      compare(`adam step ${step}`, runOn("cpu", run(adamPlain)), runOn("torch", run(adamFused)), 1e-6);
+    }
   });
 
   it("every registered kernel was exercised above", () => {

@@ -67,6 +67,15 @@ const BINARY: [string, number, "upcast" | "float32" | "bool" | "int32"][] = [
 /** Fused leakyRelu gradient, registered under a torch-only kernel name (see fused.ts). */
 export const TORCH_LEAKY_RELU_GRAD = "TorchLeakyReluGrad";
 export const TORCH_RELU_GRAD = "TorchReluGrad";
+/**
+ * Fused training ops for engines that ask for them by kernel name (`tf.getKernel(name, tf.getBackend())`):
+ * one native call where tfjs composes ~10 ops (see fused.ts and the README).
+ *   TorchBatchNormTrain {x (NHWC), gamma, beta} {epsilon} -> [y, mean, variance (biased)], with a gradient.
+ *   TorchAdamUpdate {w, m, v, g} {lr, beta1, beta2, epsilon, step} -> [w', m', v'].
+ */
+export const TORCH_BATCH_NORM_TRAIN = "TorchBatchNormTrain";
+export const TORCH_BATCH_NORM_TRAIN_GRAD = "TorchBatchNormTrainGrad";
+export const TORCH_ADAM_UPDATE = "TorchAdamUpdate";
 const B_LEAKYRELUGRAD = 23, B_RELUGRAD = 24;
 
 function unary(op: number, rule: "same" | "float32" | "bool"): Kernel {
@@ -500,6 +509,34 @@ function kernels(): Record<string, Kernel> {
     const x = input(inputs, "input");
     const info = poolInfo(x, attrs);
     return backend.out(backend.native.maxPoolGrad(backend.id(dy), backend.id(x), ...poolArgs(info)), x.shape.slice(), "float32");
+  };
+  k[TORCH_BATCH_NORM_TRAIN] = (inputs, backend, attrs) => {
+    const x = input(inputs, "x");
+    const gamma = input(inputs, "gamma");
+    if (x.shape.length !== 4) throw new Error(`${TORCH_BATCH_NORM_TRAIN}: x must be NHWC (rank 4), got [${x.shape}]`);
+    const c = x.shape[3];
+    const [y, mean, variance] = backend.native.batchNormTrain(backend.id(x), backend.id(gamma), backend.id(input(inputs, "beta")), attrs.epsilon as number);
+    return [backend.out(y, x.shape.slice(), "float32"), backend.out(mean, [c], "float32"), backend.out(variance, [c], "float32")];
+  };
+  k[TORCH_BATCH_NORM_TRAIN_GRAD] = (inputs, backend, attrs) => {
+    const x = input(inputs, "x");
+    const dmean = optional(inputs, "dmean");
+    const dvar = optional(inputs, "dvariance");
+    const c = x.shape[3];
+    const [dx, dgamma, dbeta] = backend.native.batchNormTrainGrad(
+      backend.id(input(inputs, "dy")), backend.id(x), backend.id(input(inputs, "gamma")), backend.id(input(inputs, "mean")),
+      backend.id(input(inputs, "variance")), attrs.epsilon as number, dmean ? backend.id(dmean) : -1, dvar ? backend.id(dvar) : -1,
+    );
+    return [backend.out(dx, x.shape.slice(), "float32"), backend.out(dgamma, [c], "float32"), backend.out(dbeta, [c], "float32")];
+  };
+  k[TORCH_ADAM_UPDATE] = (inputs, backend, attrs) => {
+    const w = input(inputs, "w");
+    const a = attrs as { lr: number; beta1: number; beta2: number; epsilon: number; step: number };
+    const ids = backend.native.adamUpdate(
+      backend.id(w), backend.id(input(inputs, "m")), backend.id(input(inputs, "v")), backend.id(input(inputs, "g")),
+      a.lr, a.beta1, a.beta2, a.epsilon, a.step,
+    );
+    return ids.map((id) => backend.out(id, w.shape.slice(), "float32"));
   };
   k.FusedBatchNorm = (inputs, backend, attrs) => {
     const x = input(inputs, "x");

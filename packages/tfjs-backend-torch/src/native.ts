@@ -57,6 +57,9 @@ export interface NativeAddon {
   avgPoolGrad(dy: number, xShape: number[], kh: number, kw: number, sh: number, sw: number, pt: number, pb: number, pl: number, pr: number): number;
   maxPoolGrad(dy: number, x: number, kh: number, kw: number, sh: number, sw: number, pt: number, pb: number, pl: number, pr: number): number;
   batchNorm(x: number, mean: number, variance: number, offset: number, scale: number, eps: number): number;
+  batchNormTrain(x: number, gamma: number, beta: number, eps: number): [number, number, number];
+  batchNormTrainGrad(dy: number, x: number, gamma: number, mean: number, variance: number, eps: number, dmean: number, dvar: number): [number, number, number];
+  adamUpdate(w: number, m: number, v: number, g: number, lr: number, beta1: number, beta2: number, eps: number, t: number): [number, number, number];
   setNumThreads(n: number): void;
   getNumThreads(): number;
   setDevice(name: string): void;
