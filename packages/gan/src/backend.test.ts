@@ -1,10 +1,17 @@
 import * as tf from "@tensorflow/tfjs";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { selectBackend } from "./backend.ts";
 import { BackendUnavailableError } from "./errors.ts";
 
+// These tests are about choosing, so a suite-wide GANBOARD_TEST_BACKEND (see backend.ts) is set aside here.
+const suiteBackend = process.env.GANBOARD_TEST_BACKEND;
+beforeEach(() => {
+  delete process.env.GANBOARD_TEST_BACKEND;
+});
 afterEach(() => {
   delete process.env.GANBOARD_BACKEND;
+  if (suiteBackend === undefined) delete process.env.GANBOARD_TEST_BACKEND;
+  else process.env.GANBOARD_TEST_BACKEND = suiteBackend;
 });
 
 describe("selectBackend", () => {
@@ -34,6 +41,14 @@ describe("selectBackend", () => {
     if (error === undefined) return;
     expect(error).toBeInstanceOf(BackendUnavailableError);
     expect((error as Error).message).toMatch(/tensorflow-gpu.*@tensorflow\/tfjs-node-gpu/);
+  });
+
+  it("GANBOARD_TEST_BACKEND replaces explicit choices too (runs the engine suite on one backend)", async () => {
+    process.env.GANBOARD_TEST_BACKEND = "cpu";
+    expect((await selectBackend("wasm")).name).toBe("cpu");
+    expect(tf.getBackend()).toBe("cpu");
+    process.env.GANBOARD_TEST_BACKEND = "tpu";
+    await expect(selectBackend("wasm")).rejects.toThrow(/GANBOARD_TEST_BACKEND=tpu is not a backend/);
   });
 
   it("rejects an unknown GANBOARD_BACKEND by name", async () => {

@@ -3,7 +3,9 @@
  *   tensorflow-gpu (@tensorflow/tfjs-node-gpu) → torch (@ganboard/tfjs-backend-torch, CUDA then CPU)
  *   → tensorflow (@tensorflow/tfjs-node) → wasm (with our training kernels) → cpu.
  * GANBOARD_BACKEND or the argument forces one; a forced backend that cannot be used is an error
- * that says why. Everything is local: the wasm binaries are read from node_modules, never fetched.
+ * that says why. GANBOARD_TEST_BACKEND replaces every choice, explicit ones included: it runs the
+ * engine's test suite on one backend (`GANBOARD_TEST_BACKEND=torch npx vitest run packages/gan`).
+ * Everything is local: the wasm binaries are read from node_modules, never fetched.
  */
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -33,7 +35,7 @@ export function currentBackend(): BackendInfo | null {
 }
 
 export async function selectBackend(preferred?: BackendName): Promise<BackendInfo> {
-  const forced = preferred ?? parseEnvBackend();
+  const forced = parseEnvBackend("GANBOARD_TEST_BACKEND") ?? preferred ?? parseEnvBackend("GANBOARD_BACKEND");
   if (forced) {
     if (current?.name === forced && tf.getBackend() === tfjsName(forced)) return current;
     const attempt = await tryBackend(forced);
@@ -50,11 +52,11 @@ export async function selectBackend(preferred?: BackendName): Promise<BackendInf
   throw new Error(`no tfjs backend could be started:\n  ${reasons.join("\n  ")}`);
 }
 
-function parseEnvBackend(): BackendName | undefined {
-  const value = process.env.GANBOARD_BACKEND?.trim();
+function parseEnvBackend(variable: "GANBOARD_BACKEND" | "GANBOARD_TEST_BACKEND"): BackendName | undefined {
+  const value = process.env[variable]?.trim();
   if (!value) return undefined;
   if (!(BACKENDS as readonly string[]).includes(value)) {
-    throw new Error(`GANBOARD_BACKEND=${value} is not a backend; use one of ${BACKENDS.join(", ")}`);
+    throw new Error(`${variable}=${value} is not a backend; use one of ${BACKENDS.join(", ")}`);
   }
   return value as BackendName;
 }
