@@ -21,16 +21,28 @@ export async function writeMetrics(sql: Sql, trialId: string, points: readonly M
   const latest = new Map<string, MetricPoint>();
   for (const p of points) latest.set(`${p.key}\u0000${p.step}`, p);
   const rows = [...latest.values()];
-  // Values travel as text so NaN/Infinity survive (a float8[] parameter turns them into NULL), and
-  // times as epoch seconds (drizzle passes timestamptz values through unserialised).
+  // Each column travels as one pre-built array literal (a text parameter cast in SQL): NaN/Infinity
+  // survive (postgres.js turns them into NULL in a float8[] parameter) and it skips the driver's
+  // per-element array serialiser, which was the largest cost of a batch.
   await sql`
     insert into metrics (trial_id, key, step, epoch, value, wall_time)
-    select ${trialId}::uuid, k, s, e, v::float8, to_timestamp(w)
-    from unnest(${rows.map((p) => p.key)}::text[], ${rows.map((p) => p.step)}::int[], ${rows.map((p) => p.epoch)}::int[],
-                ${rows.map((p) => String(p.value))}::text[], ${rows.map((p) => p.wallTime.getTime() / 1000)}::float8[]) as u(k, s, e, v, w)
+    select ${trialId}::uuid, k, s, e, v, to_timestamp(w)
+    from unnest(${arrayLiteral(rows.map((p) => quoteElement(p.key)))}::text[], ${arrayLiteral(rows.map((p) => integerElement(p.step)))}::int[],
+                ${arrayLiteral(rows.map((p) => integerElement(p.epoch)))}::int[], ${arrayLiteral(rows.map((p) => floatElement(p.value)))}::float8[],
+                ${arrayLiteral(rows.map((p) => floatElement(p.wallTime.getTime() / 1000)))}::float8[]) as u(k, s, e, v, w)
     on conflict (trial_id, key, step) do update set value = excluded.value, epoch = excluded.epoch, wall_time = excluded.wall_time`;
   return rows.length;
 }
+
+const arrayLiteral = (elements: string[]) => `{${elements.join(",")}}`;
+/** A text element of a Postgres array literal: quoted, with backslashes and quotes escaped. */
+const quoteElement = (text: string) => `"${text.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+const integerElement = (n: number) => {
+  if (!Number.isSafeInteger(n)) throw new TypeError(`metric step/epoch must be a whole number, got ${n}`);
+  return String(n);
+};
+// String(NaN) / String(±Infinity) are "NaN" / "Infinity" / "-Infinity", which float8 accepts.
+const floatElement = (x: number) => String(x);
 
 /** Forgets points after `step`: a resumed attempt restarts from its checkpoint and logs them again. */
 export async function discardMetricsAfter(sql: Sql, trialId: string, step: number): Promise<number> {
