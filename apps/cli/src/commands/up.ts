@@ -4,7 +4,8 @@ import { migrate, resolveDatabase } from "@ganboard/db";
 import { spawnLogged, stopChild, type ManagedChild } from "../lib/children.ts";
 import { ensureDashboardBuilt, startDashboard } from "../lib/dashboard.ts";
 import { assertPortAvailable, browserUrl, isLoopbackHost, waitForHttpOk } from "../lib/net.ts";
-import { logsDir, repoRoot } from "../lib/paths.ts";
+import { claimInstance } from "../lib/instance.ts";
+import { ganboardHome, logsDir, repoRoot } from "../lib/paths.ts";
 import { note, startProgress } from "../lib/terminal.ts";
 
 export interface UpOptions {
@@ -65,7 +66,8 @@ export function register(program: Command): void {
       `
 Environment:
   DATABASE_URL    use this PostgreSQL server instead of the embedded one
-  GANBOARD_HOME   where the embedded database and logs live (default: <repo>/.ganboard)
+  GANBOARD_HOME   where the embedded database and logs live (default: <repo>/.ganboard);
+                  one \`ganboard up\` per folder (a second one says where the first runs)
   GANBOARD_TOKEN  required with a non-loopback --host; every page and API call then needs it
                   (Authorization: Bearer <token>, or sign in at /login)
 
@@ -85,7 +87,14 @@ Logs: <GANBOARD_HOME>/logs/ (dashboard.log, dashboard-build.log, runner-N.log)`,
 /** Runs until Ctrl-C/SIGTERM (exit code 0) or until a child dies (1). Start-up failures throw. */
 export async function up(options: UpOptions): Promise<number> {
   assertHostAllowed(options.host);
-  await assertPortAvailable(options.host, options.port);
+  // Before anything starts: a second `up` on this data folder says where the first is and stops.
+  const instance = claimInstance(ganboardHome(), { host: options.host, port: options.port });
+  try {
+    await assertPortAvailable(options.host, options.port);
+  } catch (error) {
+    instance.release();
+    throw error;
+  }
 
   // From here on a signal means "stop what has started, then exit 0".
   let stopSignal: NodeJS.Signals | undefined;
@@ -163,6 +172,7 @@ export async function up(options: UpOptions): Promise<number> {
     note(`  database   ${database.embedded ? "embedded PostgreSQL" : "DATABASE_URL"} ${database.maskedUrl}`);
     note(`  logs       ${logsDir()}`);
     note("Press Ctrl-C to stop.");
+    instance.ready(url);
     // The URL alone on stdout, for scripts: `ganboard up | head -1`.
     process.stdout.write(`${url}\n`);
 
@@ -178,6 +188,7 @@ export async function up(options: UpOptions): Promise<number> {
     return exitCode;
   } finally {
     await shutdown(children, database);
+    instance.release();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     process.off("SIGHUP", onSignal);
