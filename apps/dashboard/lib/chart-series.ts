@@ -127,3 +127,35 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 export function isRunId(value: string): boolean {
   return UUID_RE.test(value);
 }
+
+/** The API's column form of a series (parallel arrays), as sent by runs.view / runs.compare. */
+export interface SeriesColumns {
+  step: number[];
+  epoch: number[];
+  wallTime: number[];
+  value: (number | null)[];
+  min: (number | null)[];
+  max: (number | null)[];
+  count: number[];
+  nonFinite: number[];
+}
+
+export function fromColumns(c: SeriesColumns): Bucket[] {
+  return c.step.map((step, i) => ({
+    step,
+    epoch: c.epoch[i],
+    wallTime: c.wallTime[i],
+    value: c.value[i],
+    min: c.min[i],
+    max: c.max[i],
+    count: c.count[i],
+    nonFinite: c.nonFinite[i],
+  }));
+}
+
+/** A payload's series with buckets rebuilt from columns (used as react-query's `select`). */
+export function withBuckets<T extends { series: { key: string; points: number; columns: SeriesColumns }[] }>(
+  data: T,
+): Omit<T, "series"> & { series: { key: string; points: number; buckets: Bucket[] }[] } {
+  return { ...data, series: data.series.map((s) => ({ key: s.key, points: s.points, buckets: fromColumns(s.columns) })) };
+}

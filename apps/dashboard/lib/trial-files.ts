@@ -18,6 +18,7 @@ export function fileStem(title: string): string {
     title
       .normalize("NFKD")
       .replace(/[^A-Za-z0-9._-]+/g, "-")
+      .replace(/-{2,}/g, "-")
       .replace(/^-+|-+$/g, "")
       .slice(0, 80) || "run"
   );

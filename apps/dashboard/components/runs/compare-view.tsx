@@ -3,8 +3,10 @@
 import Link from "next/link";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useQuery } from "@tanstack/react-query";
+import type { inferRouterOutputs } from "@trpc/server";
+import type { AppRouter } from "@ganboard/api";
 import { useMemo, useState } from "react";
-import { configRows, isRunId, parseRunsParam, RUN_COLOURS, toChartPoints, wallStartOf, X_AXIS_LABELS } from "@/lib/chart-series";
+import { configRows, isRunId, parseRunsParam, RUN_COLOURS, toChartPoints, wallStartOf, withBuckets, X_AXIS_LABELS } from "@/lib/chart-series";
 import { useTRPC } from "@/lib/trpc/client";
 import { ChartControls, compareMetricKeys, DEFAULT_CHART_SETTINGS, epochEndsOf, isPerEpoch, type ChartSettings } from "./charts";
 import { EpochSlider, GridImage } from "./grid-viewer";
@@ -14,6 +16,9 @@ import { LIVE_REFRESH_MS } from "./run-view";
 import styles from "./runs.module.css";
 
 const MAX_RUNS = 10;
+
+// Module-level, so react-query keeps the selected data (and the charts' memos) while nothing changed.
+const selectBuckets = (d: inferRouterOutputs<AppRouter>["runs"]["compare"]) => ({ ...d, runs: d.runs.map(withBuckets) });
 
 export function CompareView() {
   const params = useSearchParams();
@@ -116,7 +121,11 @@ function CompareRuns({ ids, onRemove }: { ids: string[]; onRemove: (id: string) 
   const data = useQuery(
     trpc.runs.compare.queryOptions(
       { ids },
-      { refetchInterval: (q) => (q.state.data?.runs.some((r) => r.run.live) ? LIVE_REFRESH_MS : false), placeholderData: (prev) => prev },
+      {
+        refetchInterval: (q) => (q.state.data?.runs.some((r) => r.run.live) ? LIVE_REFRESH_MS : false),
+        placeholderData: (prev) => prev,
+        select: selectBuckets,
+      },
     ),
   );
   const [settings, setSettings] = useState<ChartSettings>(DEFAULT_CHART_SETTINGS);

@@ -3,7 +3,7 @@
 import Link from "next/link";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
-import { isRunId, wallStartOf } from "@/lib/chart-series";
+import { isRunId, wallStartOf, withBuckets } from "@/lib/chart-series";
 import { useTRPC } from "@/lib/trpc/client";
 import { ChartControls, DEFAULT_CHART_SETTINGS, epochEndsOf, RunCharts, type ChartSettings } from "./charts";
 import { EpochSlider, GridImage } from "./grid-viewer";
@@ -31,7 +31,7 @@ function RunDetails({ id }: { id: string }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const view = useQuery(
-    trpc.runs.view.queryOptions({ id }, { refetchInterval: (q) => (q.state.data?.run.live ? LIVE_REFRESH_MS : false) }),
+    trpc.runs.view.queryOptions({ id }, { refetchInterval: (q) => (q.state.data?.run.live ? LIVE_REFRESH_MS : false), select: withBuckets }),
   );
   const live = view.data?.run.live ?? false;
   const logs = useQuery(trpc.runs.logs.queryOptions({ id, limit: 300 }, { refetchInterval: live ? LIVE_REFRESH_MS * 2 : false }));

@@ -6,7 +6,9 @@ import { useTRPC } from "@/lib/trpc/client";
 import { StatusBadge } from "./health-badges";
 import styles from "./runs.module.css";
 
+/** Fast while some runner is online (its current trial changes), slow otherwise (only to notice one arriving). */
 const REFRESH_MS = 2_000;
+const IDLE_REFRESH_MS = 10_000;
 
 function ago(iso: string, now: number): string {
   const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
@@ -18,7 +20,9 @@ function ago(iso: string, now: number): string {
 
 export function RunnersTable() {
   const trpc = useTRPC();
-  const list = useQuery(trpc.runners.list.queryOptions(undefined, { refetchInterval: REFRESH_MS }));
+  const list = useQuery(trpc.runners.list.queryOptions(undefined, {
+      refetchInterval: (q) => (q.state.data?.runners.some((r) => r.online) ? REFRESH_MS : IDLE_REFRESH_MS),
+    }));
   if (list.isPending) {
     return (
       <p role="status" className={styles.muted}>

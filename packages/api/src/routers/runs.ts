@@ -16,7 +16,7 @@ import {
   type TrialStatus,
   type TrialView,
 } from "@ganboard/db";
-import { MAX_CHART_POINTS } from "../lib/downsample.ts";
+import { MAX_CHART_POINTS, toColumns, type SeriesColumns } from "../lib/downsample.ts";
 import { assessHealth, type HealthBadge } from "../lib/health.ts";
 import { publicProcedure, router } from "../trpc.ts";
 
@@ -55,7 +55,7 @@ export interface RunSummary {
 export interface RunData {
   run: RunSummary;
   samples: SampleInfo[];
-  series: Array<Pick<MetricSeries, "key" | "points" | "buckets">>;
+  series: Array<{ key: string; points: number; columns: SeriesColumns }>;
 }
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
@@ -79,6 +79,11 @@ function summarize(t: TrialView): RunSummary {
  */
 const finishedSeries = new Map<string, MetricSeries[]>();
 const FINISHED_CACHE_LIMIT = 400;
+
+/** Forgets cached series (benchmarks measure the cold path with it). */
+export function clearSeriesCache(): void {
+  finishedSeries.clear();
+}
 
 async function seriesFor(sql: Sql, trials: readonly TrialView[], maxBuckets: number): Promise<Map<string, MetricSeries[]>> {
   const out = new Map<string, MetricSeries[]>(trials.map((t) => [t.id, []]));
@@ -107,14 +112,11 @@ async function loadRuns(sql: Sql, ids: readonly string[], maxBuckets: number): P
     seriesFor(sql, trials, maxBuckets),
   ]);
   const found = new Set(trials.map((t) => t.id));
-  return {
-    runs: trials.map((t) => ({
-      run: summarize(t),
-      samples: samples.get(t.id) ?? [],
-      series: (series.get(t.id) ?? []).map(({ key, points, buckets }) => ({ key, points, buckets })),
-    })),
-    missing: ids.filter((id) => !found.has(id)),
-  };
+  return { runs: trials.map((t) => runData(t, samples.get(t.id) ?? [], series.get(t.id) ?? [])), missing: ids.filter((id) => !found.has(id)) };
+}
+
+function runData(t: TrialView, samples: SampleInfo[], series: readonly MetricSeries[]): RunData {
+  return { run: summarize(t), samples, series: series.map(({ key, points, buckets }) => ({ key, points, columns: toColumns(buckets) })) };
 }
 
 const notFound = (id: string) => new TRPCError({ code: "NOT_FOUND", message: `No run with id ${id}: it may have been deleted with its sweep.` });
@@ -124,14 +126,16 @@ const maxPoints = z.number().int().min(10).max(5000).default(MAX_CHART_POINTS);
 export const runsRouter = router({
   /** Everything the run page shows except logs: the run, its grids, its series and health. */
   view: publicProcedure.input(z.object({ id: runId, maxPoints })).query(async ({ ctx, input }) => {
-    const { runs } = await loadRuns(ctx.sql, [input.id], input.maxPoints);
-    const data = runs[0];
-    if (!data) throw notFound(input.id);
-    const checkpoint = await latestCheckpointInfo(ctx.sql, input.id);
-    const health: HealthBadge[] = assessHealth({
-      series: Object.fromEntries(data.series.map((s) => [s.key, s.buckets])),
-      error: data.run.error,
-    });
+    const [trial] = await getTrialViews(ctx.sql, [input.id]);
+    if (!trial) throw notFound(input.id);
+    const [samples, series, checkpoint] = await Promise.all([
+      listSamples(ctx.sql, [trial.id]),
+      seriesFor(ctx.sql, [trial], input.maxPoints),
+      latestCheckpointInfo(ctx.sql, trial.id),
+    ]);
+    const own = series.get(trial.id) ?? [];
+    const health: HealthBadge[] = assessHealth({ series: Object.fromEntries(own.map((s) => [s.key, s.buckets])), error: trial.error });
+    const data = runData(trial, samples.get(trial.id) ?? [], own);
     return {
       ...data,
       checkpoint: checkpoint ? { ...checkpoint, createdAt: checkpoint.createdAt.toISOString() } : null,

@@ -125,6 +125,7 @@ interface BucketRow {
   trial_id: string;
   key: string;
   points: number;
+  bucket: number;
   step: number;
   epoch: number;
   wall: number;
@@ -136,9 +137,9 @@ interface BucketRow {
 }
 
 /**
- * Every metric series of the given trials, each cut into at most `maxBuckets` equal step ranges
- * (bucket = floor((step - first) · maxBuckets / (last - first + 1))); a series with at most
- * `maxBuckets` points keeps one bucket per point. Aggregation happens in Postgres, so only the
+ * Every metric series of the given trials, each cut into at most `maxBuckets` equal step ranges:
+ * bucket = floor((step − first) · maxBuckets / (last − first + 1)), so a series spanning at most
+ * `maxBuckets` steps keeps one bucket per point. Aggregation happens in Postgres, so only the
  * buckets travel. Series come ordered by trial (as given), key, step.
  */
 export async function bucketedMetricSeries(
@@ -146,44 +147,57 @@ export async function bucketedMetricSeries(
   trialIds: readonly string[],
   opts: { maxBuckets: number; keys?: readonly string[] },
 ): Promise<MetricSeries[]> {
-  if (trialIds.length === 0) return [];
   const max = Math.max(1, Math.floor(opts.maxBuckets));
   const keys = opts.keys ? [...opts.keys] : null;
-  // Finite test: Postgres sorts NaN above +Infinity, so `< 'Infinity'` also rejects NaN.
-  const rows = await sql<BucketRow[]>`
-    with stats as (
-      select trial_id, key, min(step) as lo, max(step) as hi, count(*)::int as n
-      from metrics
-      where trial_id = any(${trialIds as string[]}::uuid[]) and (${keys}::text[] is null or key = any(${keys}::text[]))
-      group by trial_id, key
-    ), pts as (
-      select m.trial_id, m.key, s.n,
-        case when s.n <= ${max} then m.step
-             else floor((m.step - s.lo)::float8 * ${max} / (s.hi - s.lo + 1))::int end as bucket,
-        m.step, m.epoch, m.value, m.wall_time,
-        (m.value > '-Infinity'::float8 and m.value < 'Infinity'::float8) as finite
-      from metrics m join stats s on s.trial_id = m.trial_id and s.key = m.key
-    )
-    select trial_id, key, min(n)::int as points, max(step)::int as step,
-      (array_agg(epoch order by step desc))[1]::int as epoch,
-      extract(epoch from max(wall_time))::float8 as wall,
-      avg(value) filter (where finite) as value,
-      min(value) filter (where finite) as lo,
-      max(value) filter (where finite) as hi,
-      count(*)::int as n,
-      (count(*) filter (where not finite))::int as bad
-    from pts
-    group by trial_id, key, bucket
-    order by trial_id, key, bucket`;
-  const series = new Map<string, MetricSeries>();
-  for (const r of rows) {
-    const id = `${r.trial_id}\u0000${r.key}`;
-    let s = series.get(id);
-    if (!s) series.set(id, (s = { trialId: r.trial_id, key: r.key, points: r.points, buckets: [] }));
-    s.buckets.push({ step: r.step, epoch: r.epoch, wallTime: r.wall, value: r.value, min: r.lo, max: r.hi, count: r.n, nonFinite: r.bad });
-  }
-  const order = new Map(trialIds.map((id, i) => [id, i]));
-  return [...series.values()].sort((a, b) => (order.get(a.trialId) ?? 0) - (order.get(b.trialId) ?? 0) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  // One transaction per trial, run side by side (the pool spreads them over connections and cores).
+  const perTrial = await Promise.all(
+    [...new Set(trialIds)].map((trialId) =>
+      sql.begin(async (tx) => {
+        // Each series' keys and step range from the primary key alone (a loose index scan: a few
+        // probes per key, whatever the series length).
+        const ranges = await tx<{ key: string; lo: number; hi: number }[]>`
+          with recursive k as (
+            select min(key) as key from metrics where trial_id = ${trialId}
+            union all
+            select (select min(m.key) from metrics m where m.trial_id = ${trialId} and m.key > k.key) from k where k.key is not null
+          )
+          select key,
+            (select min(step) from metrics m where m.trial_id = ${trialId} and m.key = k.key) as lo,
+            (select max(step) from metrics m where m.trial_id = ${trialId} and m.key = k.key) as hi
+          from k where key is not null and (${keys}::text[] is null or key = any(${keys}::text[]))`;
+        if (ranges.length === 0) return [];
+        // A few thousand groups at most: hashing them beats sorting 100k+ rows, but the planner
+        // only sees "one group per step" and would sort (spilling to disk) within the default work_mem.
+        await tx`set local work_mem = '64MB'`;
+        await tx`set local enable_sort = off`;
+        // Finite test: Postgres sorts NaN above +Infinity, so `< 'Infinity'` also rejects NaN.
+        const rows = await tx<Omit<BucketRow, "trial_id" | "points">[]>`
+          select m.key, floor((m.step - r.lo)::float8 * ${max} / (r.hi - r.lo + 1))::int as bucket,
+            max(m.step)::int as step,
+            max(m.epoch)::int as epoch, -- epochs never decrease with steps: the last point's
+            extract(epoch from max(m.wall_time))::float8 as wall,
+            avg(m.value) filter (where m.value > '-Infinity'::float8 and m.value < 'Infinity'::float8) as value,
+            min(m.value) filter (where m.value > '-Infinity'::float8 and m.value < 'Infinity'::float8) as lo,
+            max(m.value) filter (where m.value > '-Infinity'::float8 and m.value < 'Infinity'::float8) as hi,
+            count(*)::int as n,
+            (count(*) filter (where not (m.value > '-Infinity'::float8 and m.value < 'Infinity'::float8)))::int as bad
+          from metrics m
+          join unnest(${ranges.map((r) => r.key)}::text[], ${ranges.map((r) => r.lo)}::int[], ${ranges.map((r) => r.hi)}::int[]) as r(key, lo, hi)
+            on m.key = r.key
+          where m.trial_id = ${trialId}
+          group by m.key, bucket`;
+        const byKey = new Map<string, MetricSeries>();
+        for (const r of ranges) byKey.set(r.key, { trialId, key: r.key, points: 0, buckets: [] });
+        for (const r of [...rows].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.bucket - b.bucket))) {
+          const s = byKey.get(r.key) as MetricSeries;
+          s.points += r.n;
+          s.buckets.push({ step: r.step, epoch: r.epoch, wallTime: r.wall, value: r.value, min: r.lo, max: r.hi, count: r.n, nonFinite: r.bad });
+        }
+        return [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      }),
+    ),
+  );
+  return perTrial.flat();
 }
 
 export interface SampleInfo {
