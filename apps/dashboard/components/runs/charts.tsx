@@ -1,5 +1,6 @@
 "use client";
 
+import { memo } from "react";
 import { RUN_COLOURS, toChartPoints, X_AXIS_LABELS, type Bucket, type XAxisMode } from "@/lib/chart-series";
 import { MetricChart, type ChartLine } from "./metric-chart";
 import styles from "./runs.module.css";
@@ -14,6 +15,8 @@ export interface ChartSettings {
   xAxis: XAxisMode;
   smoothing: number;
   logScale: boolean;
+  /** Shade each bucket's min–max around the line. */
+  envelope: boolean;
 }
 
 /** The run page's charts: related metrics share a chart; anything else gets its own. */
@@ -56,8 +59,8 @@ export interface ChartContext {
   wallStart: number;
 }
 
-/** Every metric of one run. */
-export function RunCharts({ series, settings, context }: { series: readonly RunSeries[]; settings: ChartSettings; context: ChartContext }) {
+/** Every metric of one run. Memoised: the Epoch slider and log polling re-render the page, not the charts. */
+export const RunCharts = memo(function RunCharts({ series, settings, context }: { series: readonly RunSeries[]; settings: ChartSettings; context: ChartContext }) {
   if (series.length === 0) return <p className={styles.muted}>No metrics logged yet. Charts appear with the first training steps.</p>;
   const byKey = new Map(series.map((s) => [s.key, s]));
   return (
@@ -75,12 +78,20 @@ export function RunCharts({ series, settings, context }: { series: readonly RunS
           }),
         }));
         return (
-          <MetricChart key={group.title} title={group.title} lines={lines} xLabel={X_AXIS_LABELS[settings.xAxis]} logScale={settings.logScale} referenceY={group.referenceY} />
+          <MetricChart
+            key={group.title}
+            title={group.title}
+            lines={lines}
+            xLabel={X_AXIS_LABELS[settings.xAxis]}
+            logScale={settings.logScale}
+            envelope={settings.envelope}
+            referenceY={group.referenceY}
+          />
         );
       })}
     </div>
   );
-}
+});
 
 export function ChartControls({ settings, onChange }: { settings: ChartSettings; onChange: (s: ChartSettings) => void }) {
   return (
@@ -120,11 +131,14 @@ export function ChartControls({ settings, onChange }: { settings: ChartSettings;
       <label>
         <input type="checkbox" checked={settings.logScale} onChange={(e) => onChange({ ...settings, logScale: e.target.checked })} /> Log scale
       </label>
+      <label>
+        <input type="checkbox" checked={settings.envelope} onChange={(e) => onChange({ ...settings, envelope: e.target.checked })} /> Min–max band
+      </label>
     </div>
   );
 }
 
-export const DEFAULT_CHART_SETTINGS: ChartSettings = { xAxis: "step", smoothing: 0, logScale: false };
+export const DEFAULT_CHART_SETTINGS: ChartSettings = { xAxis: "step", smoothing: 0, logScale: false, envelope: true };
 
 /** epoch → last step, from the run's sample grids (written at the end of each epoch). */
 export function epochEndsOf(samples: readonly { epoch: number; step: number }[]): Map<number, number> {

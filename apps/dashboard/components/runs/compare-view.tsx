@@ -5,10 +5,10 @@ import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useQuery } from "@tanstack/react-query";
 import type { inferRouterOutputs } from "@trpc/server";
 import type { AppRouter } from "@ganboard/api";
-import { useMemo, useState } from "react";
+import { memo, useMemo, useState } from "react";
 import { configRows, isRunId, parseRunsParam, RUN_COLOURS, toChartPoints, wallStartOf, withBuckets, X_AXIS_LABELS } from "@/lib/chart-series";
 import { useTRPC } from "@/lib/trpc/client";
-import { ChartControls, compareMetricKeys, DEFAULT_CHART_SETTINGS, epochEndsOf, isPerEpoch, type ChartSettings } from "./charts";
+import { ChartControls, compareMetricKeys, DEFAULT_CHART_SETTINGS, epochEndsOf, isPerEpoch, type ChartContext, type ChartSettings } from "./charts";
 import { EpochSlider, GridImage } from "./grid-viewer";
 import { StatusBadge } from "./health-badges";
 import { MetricChart } from "./metric-chart";
@@ -16,6 +16,9 @@ import { LIVE_REFRESH_MS } from "./run-view";
 import styles from "./runs.module.css";
 
 const MAX_RUNS = 10;
+/** Compare charts sit two to a row (≤ ~500 px wide): 800 buckets still exceed their pixels. */
+const COMPARE_POINTS = 800;
+const colour = (i: number) => RUN_COLOURS[i % RUN_COLOURS.length];
 
 // Module-level, so react-query keeps the selected data (and the charts' memos) while nothing changed.
 const selectBuckets = (d: inferRouterOutputs<AppRouter>["runs"]["compare"]) => ({ ...d, runs: d.runs.map(withBuckets) });
@@ -120,7 +123,7 @@ function CompareRuns({ ids, onRemove }: { ids: string[]; onRemove: (id: string) 
   const trpc = useTRPC();
   const data = useQuery(
     trpc.runs.compare.queryOptions(
-      { ids },
+      { ids, maxPoints: COMPARE_POINTS },
       {
         refetchInterval: (q) => (q.state.data?.runs.some((r) => r.run.live) ? LIVE_REFRESH_MS : false),
         placeholderData: (prev) => prev,
@@ -128,7 +131,8 @@ function CompareRuns({ ids, onRemove }: { ids: string[]; onRemove: (id: string) 
       },
     ),
   );
-  const [settings, setSettings] = useState<ChartSettings>(DEFAULT_CHART_SETTINGS);
+  // Ten overlapping bands hide more than they show (and cost as much SVG as the lines): off beyond four runs.
+  const [settings, setSettings] = useState<ChartSettings>(() => ({ ...DEFAULT_CHART_SETTINGS, envelope: ids.length <= 4 }));
   const [epoch, setEpoch] = useState<number | null>(null);
   const [onlyDiff, setOnlyDiff] = useState(true);
 
@@ -137,7 +141,6 @@ function CompareRuns({ ids, onRemove }: { ids: string[]; onRemove: (id: string) 
     () => new Map(runs.map((r) => [r.run.id, { epochEnds: epochEndsOf(r.samples), wallStart: wallStartOf(r.series) }])),
     [runs],
   );
-  const colour = (i: number) => RUN_COLOURS[i % RUN_COLOURS.length];
 
   if (data.isPending) {
     return (
@@ -154,7 +157,6 @@ function CompareRuns({ ids, onRemove }: { ids: string[]; onRemove: (id: string) 
     );
   }
 
-  const keys = [...new Set(runs.flatMap((r) => r.series.map((s) => s.key)))].sort(compareMetricKeys);
   const epochs = [...new Set(runs.flatMap((r) => r.samples.map((s) => s.epoch)))].sort((a, b) => a - b);
   const shownEpoch = epoch ?? epochs[epochs.length - 1] ?? 1;
   const rows = configRows(
@@ -192,31 +194,7 @@ function CompareRuns({ ids, onRemove }: { ids: string[]; onRemove: (id: string) 
           </h2>
           <ChartControls settings={settings} onChange={setSettings} />
         </div>
-        {keys.length === 0 ? (
-          <p className={styles.muted}>None of these runs has logged metrics yet.</p>
-        ) : (
-          <div className={styles.chartGrid}>
-            {keys.map((key) => (
-              <MetricChart
-                key={key}
-                title={key}
-                xLabel={X_AXIS_LABELS[settings.xAxis]}
-                logScale={settings.logScale}
-                referenceY={key === "d_real" || key.startsWith("d_fake") ? 0.5 : undefined}
-                lines={runs.map((r, i) => ({
-                  id: r.run.id,
-                  name: r.run.title,
-                  colour: colour(i),
-                  points: toChartPoints(r.series.find((s) => s.key === key)?.buckets ?? [], {
-                    ...settings,
-                    smoothing: isPerEpoch(key) ? 0 : settings.smoothing,
-                    ...(contexts.get(r.run.id) ?? { epochEnds: new Map(), wallStart: 0 }),
-                  }),
-                }))}
-              />
-            ))}
-          </div>
-        )}
+        <CompareCharts runs={runs} settings={settings} contexts={contexts} />
       </section>
 
       <section className={styles.card} aria-labelledby="cmp-samples">
@@ -277,3 +255,52 @@ function CompareRuns({ ids, onRemove }: { ids: string[]; onRemove: (id: string) 
     </>
   );
 }
+
+type ComparedRun = ReturnType<typeof selectBuckets>["runs"][number];
+
+/**
+ * One chart per metric, a line per run. Memoised: moving the Epoch slider re-renders the grids
+ * only, not 10 runs × 800 points of SVG.
+ */
+const CompareCharts = memo(function CompareCharts({
+  runs,
+  settings,
+  contexts,
+}: {
+  runs: readonly ComparedRun[];
+  settings: ChartSettings;
+  contexts: ReadonlyMap<string, ChartContext>;
+}) {
+  const charts = useMemo(() => {
+    const keys = [...new Set(runs.flatMap((r) => r.series.map((s) => s.key)))].sort(compareMetricKeys);
+    return keys.map((key) => ({
+      key,
+      lines: runs.map((r, i) => ({
+        id: r.run.id,
+        name: r.run.title,
+        colour: colour(i),
+        points: toChartPoints(r.series.find((s) => s.key === key)?.buckets ?? [], {
+          ...settings,
+          smoothing: isPerEpoch(key) ? 0 : settings.smoothing,
+          ...(contexts.get(r.run.id) ?? { epochEnds: new Map<number, number>(), wallStart: 0 }),
+        }),
+      })),
+    }));
+  }, [runs, settings, contexts]);
+  if (charts.length === 0) return <p className={styles.muted}>None of these runs has logged metrics yet.</p>;
+  return (
+    <div className={styles.chartGrid}>
+      {charts.map(({ key, lines }) => (
+        <MetricChart
+          key={key}
+          title={key}
+          xLabel={X_AXIS_LABELS[settings.xAxis]}
+          logScale={settings.logScale}
+          envelope={settings.envelope}
+          referenceY={key === "d_real" || key.startsWith("d_fake") ? 0.5 : undefined}
+          lines={lines}
+        />
+      ))}
+    </div>
+  );
+});
