@@ -50,7 +50,7 @@ export function GridImage({ trialId, samples, epoch, label }: { trialId: string;
     );
   }
   return (
-    // eslint-disable-next-line @next/next/no-img-element -- PNGs from our route, already sized; next/image would re-encode them.
+    // A plain <img>: the route already serves final PNGs, which next/image would only re-encode.
     <img
       className={styles.gridImage}
       src={gridUrl(trialId, sample)}

@@ -15,7 +15,9 @@ export interface ChartLine {
 const fmt = (v: number): string => {
   if (!Number.isFinite(v)) return String(v);
   const a = Math.abs(v);
-  if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(2);
+  if (a !== 0 && a < 1e-3) return v.toExponential(2);
+  if (a >= 1e6) return `${Number((v / 1e6).toPrecision(3))}M`;
+  if (a >= 1e4) return `${Number((v / 1e3).toPrecision(3))}k`;
   return Number(v.toPrecision(4)).toString();
 };
 
@@ -46,7 +48,7 @@ export function MetricChart(props: {
             <XAxis
               type="number"
               dataKey="x"
-              domain={["dataMin", "dataMax"]}
+              domain={["auto", "auto"]}
               tickFormatter={fmt}
               allowDuplicatedCategory={false}
               stroke="var(--muted)"
@@ -101,7 +103,7 @@ export function MetricChart(props: {
               labelFormatter={(label) => `${xLabel} ${typeof label === "number" ? fmt(label) : String(label)}`}
               contentStyle={{ background: "var(--surface)", border: "1px solid var(--border)", fontSize: 12 }}
             />
-            <Legend wrapperStyle={{ fontSize: 12 }} />
+            <Legend wrapperStyle={{ fontSize: 12 }} itemSorter={null} />
           </ComposedChart>
         </ResponsiveContainer>
       )}
