@@ -25,7 +25,10 @@ test("ganboard up serves the status page and shuts down cleanly", async ({ page 
     const databaseUrl = await target.url();
     const version = await serverVersion(databaseUrl);
 
-    const response = await page.goto(url);
+    // The home page lists sweeps; the system status has its own page.
+    expect((await page.goto(url))?.status()).toBe(200);
+    await expect(page).toHaveTitle("Sweeps · ganboard");
+    const response = await page.goto(new URL("status", url).toString());
     expect(response?.status()).toBe(200);
     await expect(page).toHaveTitle(/Status · ganboard/);
     await expect(page.getByRole("link", { name: "ganboard" })).toBeVisible();

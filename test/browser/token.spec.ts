@@ -39,7 +39,8 @@ test("a network-bound ganboard requires its token for pages and API calls", asyn
     await page.getByLabel("Token").fill(token);
     await page.getByRole("button", { name: "Sign in" }).click();
     await expect(page).toHaveURL(url);
-    await expect(page.getByRole("heading", { name: "Database" })).toBeVisible();
+    await expect(page.getByRole("heading", { name: "Sweeps", level: 1 })).toBeVisible();
+    await page.goto(new URL("status", url).toString());
     await expect(page.getByTestId("database-migrations")).toContainText("up to date");
 
     const [cookie] = (await context.cookies()).filter((c) => c.name === "ganboard_session");
