@@ -89,6 +89,10 @@ export function loadNative(): LoadResult {
   // Spinning workers cost ~10x per step on a host shared with other processes (measured with 2 threads at
   // load 17: 2.8 s vs 0.24 s per tiny DCGAN step). A value the user set wins.
   process.env.OMP_WAIT_POLICY ??= "PASSIVE";
+  // Debian's libtorch calls a pthreads OpenBLAS (matmuls) whose own thread pool would compete with ATen's
+  // OpenMP threads; PyTorch is run the same way in our benchmark (the issue measured it several times
+  // slower otherwise). The DCGAN's matmuls are small; a value the user set wins.
+  process.env.OPENBLAS_NUM_THREADS ??= "1";
   try {
     const require = createRequire(import.meta.url);
     return (cached = { ok: true, addon: require(path) as NativeAddon, path });
