@@ -206,6 +206,19 @@ export function SweepForm({ initialTemplate }: { initialTemplate?: string }) {
       </Field>
     );
   };
+  const textField = (path: string, label: string, opts: { hint?: string; wide?: boolean; toSpec?: (text: string) => unknown } = {}) => (
+    <Field id={fid(path)} label={label} hint={opts.hint} errors={errorsAt(path)} wide={opts.wide}>
+      {(a11y) => (
+        <input
+          {...a11y}
+          type="text"
+          autoComplete="off"
+          value={formatValue(getIn(state.rest, path.split(".")))}
+          onChange={(e) => setRest(path.split("."), opts.toSpec ? opts.toSpec(e.target.value) : e.target.value)}
+        />
+      )}
+    </Field>
+  );
   const selectField = (path: string, label: string, options: ReadonlyArray<readonly [string, string]>, onChange: (v: string) => void, hint?: string) => (
     <Field id={fid(path)} label={label} hint={hint} errors={errorsAt(path)}>
       {(a11y) => (
@@ -269,14 +282,8 @@ export function SweepForm({ initialTemplate }: { initialTemplate?: string }) {
           <fieldset className={styles.fieldset}>
             <legend>Sweep</legend>
             <div className={styles.fields}>
-              <Field id={fid("name")} label="name" hint="shown in the sweeps list" errors={errorsAt("name")} wide>
-                {(a11y) => <input {...a11y} type="text" autoComplete="off" value={formatValue(state.rest.name)} onChange={(e) => setRest(["name"], e.target.value)} />}
-              </Field>
-              <Field id={fid("description")} label="description" errors={errorsAt("description")} wide>
-                {(a11y) => (
-                  <input {...a11y} type="text" autoComplete="off" value={formatValue(state.rest.description)} onChange={(e) => setRest(["description"], e.target.value === "" ? undefined : e.target.value)} />
-                )}
-              </Field>
+              {textField("name", "name", { hint: "shown in the sweeps list", wide: true })}
+              {textField("description", "description", { wide: true, toSpec: (t) => (t === "" ? undefined : t) })}
               {selectField(
                 "method",
                 "method",
@@ -284,11 +291,7 @@ export function SweepForm({ initialTemplate }: { initialTemplate?: string }) {
                 (m) => update({ ...state, rest: setIn(m === "pbt" ? setIn(state.rest, ["early_terminate"], undefined) : state.rest, ["method"], m) }),
                 METHOD_HINTS[method],
               )}
-              <Field id={fid("metric.name")} label="metric" hint="reported each epoch; swd = sliced Wasserstein distance" errors={errorsAt("metric.name")}>
-                {(a11y) => (
-                  <input {...a11y} type="text" autoComplete="off" value={formatValue(getIn(state.rest, ["metric", "name"]))} onChange={(e) => setRest(["metric", "name"], e.target.value)} />
-                )}
-              </Field>
+              {textField("metric.name", "metric", { hint: "reported each epoch; swd = sliced Wasserstein distance" })}
               {selectField(
                 "metric.goal",
                 "goal",
@@ -382,11 +385,7 @@ export function SweepForm({ initialTemplate }: { initialTemplate?: string }) {
                 (kind) => setRest(["base", "dataset"], kind === "folder" ? { kind: "folder", path: "" } : { kind: "cartoon-faces", count: 512 }),
               )}
               {datasetKind === "folder" ? (
-                <Field id={fid("base.dataset.path")} label="path" hint="PNG/JPEG/WebP, searched recursively, on the runners' machine" errors={errorsAt("base.dataset.path")} wide>
-                  {(a11y) => (
-                    <input {...a11y} type="text" autoComplete="off" value={formatValue(getIn(state.rest, ["base", "dataset", "path"]))} onChange={(e) => setRest(["base", "dataset", "path"], e.target.value)} />
-                  )}
-                </Field>
+                textField("base.dataset.path", "path", { hint: "PNG/JPEG/WebP, searched recursively, on the runners' machine", wide: true })
               ) : (
                 numberField("base.dataset.count", "count", "faces rendered")
               )}
@@ -423,17 +422,11 @@ export function SweepForm({ initialTemplate }: { initialTemplate?: string }) {
                 {numberField("pbt.interval", "interval", "epochs between exploit steps")}
                 {numberField("pbt.quantile", "quantile", "bottom / top fraction")}
                 {numberField("pbt.resample_probability", "resample_probability")}
-                <Field id={fid("pbt.mutate")} label="mutate" hint="comma-separated; empty = every mutable parameter" errors={errorsAt("pbt.mutate")} wide>
-                  {(a11y) => (
-                    <input
-                      {...a11y}
-                      type="text"
-                      autoComplete="off"
-                      value={formatValue(getIn(state.rest, ["pbt", "mutate"]))}
-                      onChange={(e) => setRest(["pbt", "mutate"], e.target.value.trim() === "" ? undefined : parseList(e.target.value).map(String))}
-                    />
-                  )}
-                </Field>
+                {textField("pbt.mutate", "mutate", {
+                  hint: "comma-separated; empty = every mutable parameter",
+                  wide: true,
+                  toSpec: (t) => (t.trim() === "" ? undefined : parseList(t).map(String)),
+                })}
               </div>
             </fieldset>
           ) : (
