@@ -98,6 +98,8 @@ describe("sweeps with real training", () => {
     ]);
     expect(b.epoch).toBe(2);
     expect(c).toMatchObject({ parentTrialId: a.id, exploitEpoch: 2, attempt: 1 });
+    // The predecessor in the population slot ended in the exploit's transaction (how the dashboard pairs them).
+    expect(b.finishedAt?.getTime()).toBe(c.createdAt.getTime());
     // The child's first checkpoint is a byte copy of the parent's at epoch 2.
     const ckpts = await t.sql<{ trial_id: string; epoch: number; step: number; reason: string; sha: string }[]>`
       select trial_id, epoch, step, reason, encode(sha256(data), 'hex') as sha from checkpoints where trial_id in (${a.id}, ${c.id}) and epoch = 2`;

@@ -334,7 +334,7 @@ export class Runner {
             if (decides && typeof value === "number") {
               // The sweep judges the stored history: this report must be in it.
               await points.flush();
-              const verdict = await this.retry("asking the sweep after the epoch", () => this.sweeps.afterEpoch(trial, sweep!, event.epoch, config.epochs));
+              const verdict = await this.retry("asking the sweep after the epoch", () => this.sweeps.afterEpoch(trial, sweep!, { epoch: event.epoch, step: event.step, value }, config.epochs));
               if (verdict.action === "prune") {
                 this.stop ??= "pruned";
                 trialLog("info", `pruned after epoch ${event.epoch}: ${verdict.reason}`);

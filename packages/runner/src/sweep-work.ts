@@ -98,7 +98,7 @@ export class SweepWork {
       }
       const outcome = await withSweepLock(this.sql, s.id, async (tx) => {
         if ((await readSweepStatus(tx, s.id)) !== "running") return { trial: null, active: false };
-        const rows = await sweepHistory(tx, s.id, spec.metric.name);
+        const rows = await sweepHistory(tx, s.id, spec.metric.name, { lastReportOnly: true });
         const next = suggestNext(spec, this.records(s.id, spec, rows));
         if (next.status === "trial") {
           const trial = await insertClaimedTrial(tx, { sweepId: s.id, number: next.trialNumber + 1, config: next.config, runnerId: this.runnerId });
@@ -119,7 +119,7 @@ export class SweepWork {
     if (spec instanceof Error) return false;
     return withSweepLock(this.sql, sweepId, async (tx) => {
       if ((await readSweepStatus(tx, sweepId)) !== "running") return false;
-      const next = suggestNext(spec, this.records(sweepId, spec, await sweepHistory(tx, sweepId, spec.metric.name)));
+      const next = suggestNext(spec, this.records(sweepId, spec, await sweepHistory(tx, sweepId, spec.metric.name, { lastReportOnly: true })));
       return next.status === "done" ? finishSweepIfIdle(tx, sweepId) : false;
     });
   }
@@ -133,7 +133,8 @@ export class SweepWork {
    * After `trial` reported `epoch` (its report already written): early stopping, then PBT. Runs under
    * the sweep lock on the history as stored, so concurrent reports are judged one after another.
    */
-  async afterEpoch(trial: ClaimedTrial, spec: SweepSpec, epoch: number, lastEpoch: number): Promise<EpochVerdict> {
+  async afterEpoch(trial: ClaimedTrial, spec: SweepSpec, report: { epoch: number; step: number; value: number }, lastEpoch: number): Promise<EpochVerdict> {
+    const { epoch } = report;
     const sweepId = trial.sweepId!;
     return withSweepLock(this.sql, sweepId, async (tx) => {
       const rows = await sweepHistory(tx, sweepId, spec.metric.name);
@@ -144,12 +145,20 @@ export class SweepWork {
         const decision = shouldPrune(spec, self, records);
         if (decision.prune) return { action: "prune", reason: decision.reason };
       }
-      if (spec.method === "pbt" && epoch < lastEpoch && epoch % pbtSettings(spec).interval === 0) return this.exploit(tx, trial, spec, records, rows, epoch);
+      if (spec.method === "pbt" && epoch < lastEpoch && epoch % pbtSettings(spec).interval === 0) return this.exploit(tx, trial, spec, records, rows, report);
       return { action: "continue" };
     });
   }
 
-  private async exploit(tx: SweepTx, trial: ClaimedTrial, spec: SweepSpec, records: TrialRecord[], rows: SweepHistoryTrial[], epoch: number): Promise<EpochVerdict> {
+  private async exploit(
+    tx: SweepTx,
+    trial: ClaimedTrial,
+    spec: SweepSpec,
+    records: TrialRecord[],
+    rows: SweepHistoryTrial[],
+    report: { epoch: number; step: number; value: number },
+  ): Promise<EpochVerdict> {
+    const { epoch } = report;
     const sweepId = trial.sweepId!;
     // A stopped sweep starts nothing new, children included: members keep training in place.
     if ((await readSweepStatus(tx, sweepId)) === "stopped") return { action: "continue" };
@@ -168,6 +177,7 @@ export class SweepWork {
       sweepId,
       trialId: trial.id,
       runnerId: this.runnerId,
+      progress: { epoch, step: report.step, objective: Number.isFinite(report.value) ? report.value : null },
       checkpointId: ckpt.id,
       exploitEpoch: ckpt.epoch,
       childNumber,

@@ -253,15 +253,25 @@ export interface SweepHistoryTrial {
   reports: { epoch: number; value: number }[];
 }
 
-/** Every trial of the sweep with its per-epoch reports of `metricKey` (two queries, any size). */
-export async function sweepHistory(tx: SweepTx | Sql, sweepId: string, metricKey: string): Promise<SweepHistoryTrial[]> {
+/**
+ * Every trial of the sweep with its per-epoch reports of `metricKey` (two queries, any size). With
+ * `lastReportOnly`, each trial's newest report alone: all that suggesting the next trial looks at
+ * (pruning and PBT compare trials at earlier epochs and need them all).
+ */
+export async function sweepHistory(tx: SweepTx | Sql, sweepId: string, metricKey: string, opts: { lastReportOnly?: boolean } = {}): Promise<SweepHistoryTrial[]> {
   const q = tx as Sql;
   const trials = await q<{ id: string; number: number; status: TrialStatus; config: unknown; objective: number | null; parent_trial_id: string | null }[]>`
     select id, number, status, config, objective, parent_trial_id from trials where sweep_id = ${sweepId} order by number`;
   // Values as text: NaN and ±Infinity survive.
-  const reports = await q<{ trial_id: string; epoch: number; value: string }[]>`
-    select m.trial_id, m.epoch, m.value::text as value from metrics m join trials t on t.id = m.trial_id
-    where t.sweep_id = ${sweepId} and m.key = ${metricKey} order by m.trial_id, m.epoch, m.step`;
+  // Newest report: one backward scan of the metrics primary key per trial.
+  const reports = opts.lastReportOnly
+    ? await q<{ trial_id: string; epoch: number; value: string }[]>`
+        select t.id as trial_id, r.epoch, r.value::text as value from trials t
+        cross join lateral (select epoch, value from metrics where trial_id = t.id and key = ${metricKey} order by step desc limit 1) r
+        where t.sweep_id = ${sweepId}`
+    : await q<{ trial_id: string; epoch: number; value: string }[]>`
+        select m.trial_id, m.epoch, m.value::text as value from metrics m join trials t on t.id = m.trial_id
+        where t.sweep_id = ${sweepId} and m.key = ${metricKey} order by m.trial_id, m.epoch, m.step`;
   const byTrial = new Map<string, { epoch: number; value: number }[]>();
   for (const r of reports) {
     let list = byTrial.get(r.trial_id);
@@ -327,10 +337,23 @@ export async function exploitCheckpointRef(tx: SweepTx | Sql, trialId: string, a
  */
 export async function exploitIntoChild(
   tx: SweepTx,
-  input: { sweepId: string; trialId: string; runnerId: string; checkpointId: string; exploitEpoch: number; childNumber: number; childConfig: unknown },
+  input: {
+    sweepId: string;
+    trialId: string;
+    runnerId: string;
+    /** Where the exploiting trial got to, and its latest metric value. */
+    progress: { epoch: number; step: number; objective: number | null };
+    checkpointId: string;
+    exploitEpoch: number;
+    childNumber: number;
+    childConfig: unknown;
+  },
 ): Promise<ClaimedTrial | null> {
+  const { epoch, step, objective } = input.progress;
   const ended = await tx`
-    update trials set status = 'pruned', finished_at = now(), heartbeat_at = now()
+    update trials set status = 'pruned', finished_at = now(), heartbeat_at = now(),
+      epoch = greatest(epoch, ${epoch}::int), step = greatest(step, ${step}::int),
+      objective = coalesce(${objective}::double precision, objective)
     where id = ${input.trialId} and runner_id = ${input.runnerId} and status = 'running' returning id`;
   if (ended.length === 0) return null;
   const [parent] = await tx<{ trial_id: string }[]>`select trial_id from checkpoints where id = ${input.checkpointId}`;
