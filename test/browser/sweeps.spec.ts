@@ -214,3 +214,60 @@ test("sweeps: empty state, create through the form and the YAML view, live trial
     await target.cleanup();
   }
 });
+
+// The whole loop with a real runner: a sweep typed into the YAML view, trials suggested by the runner,
+// trained (tiny models) and reported, the sweep page following along without a reload.
+const TINY_SWEEP_YAML = `name: tiny-real-training
+method: random
+metric: { name: swd, goal: minimize }
+parameters:
+  lr_g: { distribution: log_uniform, min: 0.0001, max: 0.001 }
+  lr_d: { distribution: log_uniform, min: 0.0001, max: 0.001 }
+base:
+  dataset: { kind: cartoon-faces, count: 16, seed: 0 }
+  resolution: 32
+  epochs: 2
+  batch_size: 4
+  ngf: 4
+  ndf: 4
+  z_dim: 8
+  grid_size: 2
+  swd_samples: 16
+  backend: wasm
+run_cap: 2
+parallelism: 1
+seed: 3
+`;
+
+test("sweeps: a sweep created in the YAML view runs on a real runner and finishes live", async ({ page }) => {
+  const target = await freshTarget({ GANBOARD_HEARTBEAT_MS: "1000", GANBOARD_POLL_MS: "1000" });
+  const port = await findFreePort();
+  let up: LongRunningCli | undefined;
+  try {
+    up = startCli(["up", "--port", String(port), "--runners", "1"], { env: target.env });
+    const url = await up.waitForStdout(/^http:\/\/127\.0\.0\.1:\d+\/$/, UP_READY_TIMEOUT_MS);
+    const main = page.getByRole("main");
+    await page.goto(new URL("sweeps/new", url).toString());
+    await main.getByLabel("YAML", { exact: true }).fill(TINY_SWEEP_YAML);
+    await expect(main.getByLabel("name", { exact: true })).toHaveValue("tiny-real-training");
+    await expect(main.getByLabel("count")).toHaveValue("16");
+    await main.getByRole("button", { name: "Create sweep" }).click();
+    await expect(page).toHaveURL(/\/sweeps\/[0-9a-f-]{36}$/);
+
+    const rows = main.getByTestId("trial-row");
+    await expect(rows).toHaveCount(2, { timeout: 120_000 });
+    await expect(rows.filter({ hasText: "completed" })).toHaveCount(2, { timeout: 120_000 });
+    await expect(page.getByTestId("sweep-status")).toHaveText("finished", { timeout: 30_000 });
+    await expect(page.getByTestId("sweep-best")).toContainText("trial #");
+    await expect(main.getByRole("figure", { name: "Best so far" }).locator(".recharts-line-curve")).toHaveAttribute("d", /^M/);
+    await expect(main.getByRole("figure", { name: "swd by epoch" }).locator(".recharts-line-curve")).toHaveCount(2);
+    await expect(rows.first()).toContainText("2"); // epochs reached
+    await page.screenshot({ path: path.join(artifactsDir, "sweep-real.png"), fullPage: true });
+
+    const exit = await up.stop("SIGTERM", 60_000);
+    expect(exit, up.stderr()).toEqual({ code: 0, signal: null });
+  } finally {
+    if (up) await up.stop("SIGTERM", 30_000);
+    await target.cleanup();
+  }
+});

@@ -64,6 +64,10 @@ describe("sweep analysis helpers", () => {
     expect(axes[1].position("wgan")).toBeNull();
     expect(axes[2].position(0.9)).toBe(1); // widened to the observed value
     expect(axes[3].position(75)).toBe(0.5);
+    expect(axes[0].ticks.map((t) => t.label)).toEqual(["1.0e-5", "1.0e-4", "0.001"]);
+    // Close values keep distinct tick labels.
+    const [close] = parallelAxes({}, [], { name: "swd", values: [181.0, 181.5] });
+    expect(close.ticks.map((t) => t.label)).toEqual(["181", "181.3", "181.5"]);
   });
 
   it("lays out PBT lineage: children under their parent, spans from the exploit epoch", () => {

@@ -135,7 +135,11 @@ function numericAxis(name: string, lo: number, hi: number, log: boolean): Axis {
     if (span === 0) return 0.5;
     return Math.min(1, Math.max(0, (f(value) - a) / span));
   };
-  const ticks = span === 0 ? [{ label: formatTick(lo), at: 0.5 }] : [lo, log ? Math.sqrt(lo * hi) : (lo + hi) / 2, hi].map((v) => ({ label: formatTick(v), at: position(v) ?? 0 }));
+  const values = span === 0 ? [lo] : [lo, log ? Math.sqrt(lo * hi) : (lo + hi) / 2, hi];
+  // Close values (181.0 … 181.5) need more digits than 3 to stay distinct.
+  let labels = values.map((v) => formatTick(v));
+  for (let digits = 4; new Set(labels).size < labels.length && digits <= 8; digits++) labels = values.map((v) => String(Number(v.toPrecision(digits))));
+  const ticks = values.map((v, i) => ({ label: labels[i], at: span === 0 ? 0.5 : (position(v) ?? 0) }));
   return { name, kind: log ? "log" : "linear", ticks, position };
 }
 
