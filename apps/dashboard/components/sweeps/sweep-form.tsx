@@ -385,7 +385,7 @@ export function SweepForm({ initialTemplate }: { initialTemplate?: string }) {
                 (kind) => setRest(["base", "dataset"], kind === "folder" ? { kind: "folder", path: "" } : { kind: "cartoon-faces", count: 512 }),
               )}
               {datasetKind === "folder" ? (
-                textField("base.dataset.path", "path", { hint: "PNG/JPEG/WebP, searched recursively, on the runners' machine", wide: true })
+                textField("base.dataset.path", "path", { hint: "PNG/JPEG/WebP, searched recursively, on the runners' machine; runners read only folders under data/ or GANBOARD_HOME (or GANBOARD_DATA_ROOTS)", wide: true })
               ) : (
                 numberField("base.dataset.count", "count", "faces rendered")
               )}
