@@ -17,6 +17,10 @@ export interface UpOptions {
 /** How long a runner may take to checkpoint and requeue its trial after SIGTERM before it is killed. */
 const RUNNER_STOP_GRACE_MS = 60_000;
 
+/** A dashboard that dies is restarted, unless it died this often within the window (then `up` stops). */
+const DASHBOARD_MAX_RESTARTS = 5;
+const DASHBOARD_RESTART_WINDOW_MS = 60_000;
+
 /** How long the dashboard may take to answer its first request after `next start`. */
 const DASHBOARD_READY_TIMEOUT_MS = 120_000;
 
@@ -131,16 +135,14 @@ export async function up(options: UpOptions): Promise<number> {
 
     const url = browserUrl(options.host, options.port);
     const serve = startProgress(`Starting the dashboard on ${url}`);
-    const dashboard = startDashboard({
-      host: options.host,
-      port: options.port,
-      env: {
-        DATABASE_URL: database.url,
-        GANBOARD_DATABASE_EMBEDDED: database.embedded ? "1" : "0",
-        GANBOARD_MIGRATIONS_DIR: path.join(repoRoot, "drizzle"),
-      },
-      onStderrLine: (line) => note(`[dashboard] ${line}`),
-    });
+    const dashboardEnv = {
+      DATABASE_URL: database.url,
+      GANBOARD_DATABASE_EMBEDDED: database.embedded ? "1" : "0",
+      GANBOARD_MIGRATIONS_DIR: path.join(repoRoot, "drizzle"),
+    };
+    const launchDashboard = () =>
+      startDashboard({ host: options.host, port: options.port, env: dashboardEnv, onStderrLine: (line) => note(`[dashboard] ${line}`) });
+    let dashboard = launchDashboard();
     children.push(dashboard);
     try {
       await Promise.race([
@@ -176,14 +178,27 @@ export async function up(options: UpOptions): Promise<number> {
     // The URL alone on stdout, for scripts: `ganboard up | head -1`.
     process.stdout.write(`${url}\n`);
 
-    const crashed = new Promise<ManagedChild>((resolve) => {
-      for (const child of children) void child.exited.then(() => resolve(child));
-    });
-    const first = await Promise.race([signalled.then(() => undefined), crashed]);
-    if (first && !stopSignal) {
+    const restarts: number[] = [];
+    for (;;) {
+      const crashed = new Promise<ManagedChild>((resolve) => {
+        for (const child of children) void child.exited.then(() => resolve(child));
+      });
+      const first = await Promise.race([signalled.then(() => undefined), crashed]);
+      if (!first || stopSignal) break;
       const info = first.exitInfo();
-      note(`${first.name} stopped unexpectedly (${info?.signal ?? `code ${info?.code}`}). Last lines:\n${first.tail.text()}\nFull log: ${first.logFile}`);
+      const why = `${first.name} stopped unexpectedly (${info?.signal ?? `code ${info?.code}`}).`;
+      // The dashboard holds no state: bring it back, and leave the runners training meanwhile.
+      const recent = restarts.filter((at) => Date.now() - at < DASHBOARD_RESTART_WINDOW_MS);
+      if (first === dashboard && recent.length < DASHBOARD_MAX_RESTARTS) {
+        restarts.splice(0, restarts.length, ...recent, Date.now());
+        note(`${why} Restarting it (runners keep training). Log: ${first.logFile}`);
+        dashboard = launchDashboard();
+        children.splice(children.indexOf(first), 1, dashboard);
+        continue;
+      }
+      note(`${why} Last lines:\n${first.tail.text()}\nFull log: ${first.logFile}`);
       exitCode = 1;
+      break;
     }
     return exitCode;
   } finally {
