@@ -28,6 +28,31 @@ async function runOnce(args: string[] = ["--once"]) {
 }
 
 describe("sweeps with real training", () => {
+  it("4 runner processes on a grid sweep (parallelism 2): every point once, never more than 2 at once, all exit when it is finished", async () => {
+    const { spec } = parseSweepSpec({
+      name: "grid",
+      method: "grid",
+      parameters: { lr_g: { values: [0.0001, 0.0004] }, beta1: { values: [0, 0.5] } },
+      base: tinyConfig({ epochs: 1 }),
+      parallelism: 2,
+      seed: 0,
+    } satisfies SweepSpecInput);
+    const { id } = await createSweep(t.sql, spec);
+    const runners = [0, 1, 2, 3].map((i) => spawnRunner(t.url, home, ["--once", "--name", `grid-${i}`]));
+    const codes = await Promise.all(runners.map((r) => r.exited));
+    expect(codes, runners.map((r) => r.output()).join("\n----\n")).toEqual([0, 0, 0, 0]);
+    const sweep = (await getSweep(t.sql, id))!;
+    expect(sweep.status).toBe("finished");
+    expect(sweep.trialList.map((x) => x.status)).toEqual(["completed", "completed", "completed", "completed"]);
+    const points = sweep.trialList.map((x) => `${(x.config as { lr_g: number }).lr_g}/${(x.config as { beta1: number }).beta1}`);
+    expect(points).toEqual(["0.0001/0", "0.0001/0.5", "0.0004/0", "0.0004/0.5"]);
+    const events = sweep.trialList.flatMap((x) => [[x.startedAt!.getTime(), 1] as const, [x.finishedAt!.getTime(), -1] as const]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    let running = 0;
+    let most = 0;
+    for (const [, d] of events) most = Math.max(most, (running += d));
+    expect(most).toBe(2);
+  });
+
   it("ASHA prunes exactly the trials the rule says", async () => {
     const input: SweepSpecInput = {
       name: "asha",

@@ -251,6 +251,7 @@ export class Runner {
       trialLog("warn", `${sweep.message}; training without pruning or PBT`);
       sweep = null;
     }
+    if (sweep) trialLog("info", `${sweep.method} sweep "${sweep.name}": ${this.sweeps.describeParams(sweep, trial.config)}`);
     const metricKey = sweep?.metric.name ?? "swd";
     const decides = sweep !== null && this.sweeps.decidesPerEpoch(sweep);
     let child: ClaimedTrial | null = null;

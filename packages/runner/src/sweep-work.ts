@@ -36,6 +36,7 @@ import {
   trialBudget,
   formatIssue,
 } from "@ganboard/sweeps";
+import { isTransientDatabaseError as isConnectionError } from "./retry.ts";
 
 /** What to do with a sweep trial after an epoch's report. */
 export type EpochVerdict =
@@ -96,21 +97,33 @@ export class SweepWork {
         this.log("warn", spec.message);
         continue;
       }
-      const outcome = await withSweepLock(this.sql, s.id, async (tx) => {
-        if ((await readSweepStatus(tx, s.id)) !== "running") return { trial: null, active: false };
-        const rows = await sweepHistory(tx, s.id, spec.metric.name, { lastReportOnly: true });
-        const next = suggestNext(spec, this.records(s.id, spec, rows));
-        if (next.status === "trial") {
-          const trial = await insertClaimedTrial(tx, { sweepId: s.id, number: next.trialNumber + 1, config: next.config, runnerId: this.runnerId });
-          return { trial, active: true };
-        }
-        if (next.status === "done") return { trial: null, active: !(await finishSweepIfIdle(tx, s.id)) };
-        return { trial: null, active: true };
-      });
+      let outcome: { trial: ClaimedTrial | null; active: boolean };
+      try {
+        outcome = await this.claimFrom(s.id, spec);
+      } catch (error) {
+        // One broken sweep (say, a combination the engine rejects) must not stop the runner serving others.
+        if (isConnectionError(error)) throw error;
+        this.log("warn", `sweep ${s.id}: could not suggest a trial: ${(error as Error).message}`);
+        continue;
+      }
       sweepsActive ||= outcome.active;
       if (outcome.trial) return { trial: outcome.trial, sweepsActive: true };
     }
     return { trial: null, sweepsActive };
+  }
+
+  private claimFrom(sweepId: string, spec: SweepSpec): Promise<{ trial: ClaimedTrial | null; active: boolean }> {
+    return withSweepLock(this.sql, sweepId, async (tx) => {
+      if ((await readSweepStatus(tx, sweepId)) !== "running") return { trial: null, active: false };
+      const rows = await sweepHistory(tx, sweepId, spec.metric.name, { lastReportOnly: true });
+      const next = suggestNext(spec, this.records(sweepId, spec, rows));
+      if (next.status === "trial") {
+        const trial = await insertClaimedTrial(tx, { sweepId, number: next.trialNumber + 1, config: next.config, runnerId: this.runnerId });
+        return { trial, active: true };
+      }
+      if (next.status === "done") return { trial: null, active: !(await finishSweepIfIdle(tx, sweepId)) };
+      return { trial: null, active: true };
+    });
   }
 
   /** After a sweep trial ended: marks the sweep finished if it has nothing more to hand out and nothing runs. */
@@ -122,6 +135,12 @@ export class SweepWork {
       const next = suggestNext(spec, this.records(sweepId, spec, await sweepHistory(tx, sweepId, spec.metric.name, { lastReportOnly: true })));
       return next.status === "done" ? finishSweepIfIdle(tx, sweepId) : false;
     });
+  }
+
+  /** "lr_g=0.0002, loss=hinge": the searched parameters of a trial's config, for its log. */
+  describeParams(spec: SweepSpec, config: unknown): string {
+    const c = (config ?? {}) as Record<string, unknown>;
+    return searchedParameterNames(spec).map((n) => `${n}=${typeof c[n] === "number" ? Number((c[n] as number).toPrecision(4)) : String(c[n])}`).join(", ");
   }
 
   /** Whether a trial of this sweep needs a decision after each epoch (pruning or PBT). */
