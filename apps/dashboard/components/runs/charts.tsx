@@ -19,38 +19,50 @@ export interface ChartSettings {
   envelope: boolean;
 }
 
-/** The run page's charts: related metrics share a chart; anything else gets its own. */
-const GROUPS: ReadonlyArray<{ title: string; keys: readonly string[]; referenceY?: number; smooth?: boolean }> = [
+/**
+ * The run page's charts: related metrics share a chart (`match` gathers families such as the
+ * per-resolution SWD levels swd_16, swd_floor_32, …); anything else gets its own.
+ */
+const GROUPS: ReadonlyArray<{ title: string; keys: readonly string[]; match?: RegExp; referenceY?: number }> = [
   { title: "Losses", keys: ["loss_d", "loss_g"] },
   { title: "D(x) and D(G(z))", keys: ["d_real", "d_fake", "d_fake_after"], referenceY: 0.5 },
   { title: "Gradient norms", keys: ["grad_norm_d", "grad_norm_g"] },
-  { title: "SWD per epoch", keys: ["swd", "swd_floor"], smooth: false },
-  { title: "MS-SSIM per epoch (diversity)", keys: ["ms_ssim", "ms_ssim_real"], smooth: false },
+  { title: "SWD per epoch", keys: ["swd", "swd_floor"] },
+  { title: "MS-SSIM per epoch (diversity)", keys: ["ms_ssim", "ms_ssim_real"] },
+  { title: "SWD per resolution", keys: [], match: /^swd(_floor)?_\d+$/ },
 ];
 
 /** Known metrics first, in the order of the groups above; others after them by name. */
 export function compareMetricKeys(a: string, b: string): number {
-  const order = GROUPS.flatMap((g) => g.keys);
-  const ia = order.indexOf(a);
-  const ib = order.indexOf(b);
-  return (ia < 0 ? order.length : ia) - (ib < 0 ? order.length : ib) || a.localeCompare(b);
+  const rank = (key: string) => {
+    let i = 0;
+    for (const g of GROUPS) {
+      const at = g.keys.indexOf(key);
+      if (at >= 0) return i + at;
+      i += g.keys.length;
+      if (g.match?.test(key)) return i;
+      i += 1;
+    }
+    return i;
+  };
+  return rank(a) - rank(b) || a.localeCompare(b, undefined, { numeric: true });
 }
 
 /** Per-epoch metrics are a few points: smoothing them would only lag. */
 export const isPerEpoch = (key: string): boolean => /^(swd|ms_ssim)/.test(key);
-const DASHED = new Set(["swd_floor", "ms_ssim_real", "d_fake_after"]);
+const DASHED = (key: string): boolean => key === "d_fake_after" || /^(swd_floor|ms_ssim_real)/.test(key);
 
 export function chartGroups(keys: readonly string[]): { title: string; keys: string[]; referenceY?: number }[] {
-  const present = new Set(keys);
+  const present = [...new Set(keys)].sort(compareMetricKeys);
   const used = new Set<string>();
   const out: { title: string; keys: string[]; referenceY?: number }[] = [];
   for (const g of GROUPS) {
-    const k = g.keys.filter((key) => present.has(key));
+    const k = present.filter((key) => g.keys.includes(key) || g.match?.test(key));
     if (k.length === 0) continue;
     k.forEach((key) => used.add(key));
     out.push({ title: g.title, keys: k, referenceY: g.referenceY });
   }
-  for (const key of [...present].sort()) if (!used.has(key)) out.push({ title: key, keys: [key] });
+  for (const key of present) if (!used.has(key)) out.push({ title: key, keys: [key] });
   return out;
 }
 
@@ -70,7 +82,7 @@ export const RunCharts = memo(function RunCharts({ series, settings, context }: 
           id: key,
           name: key,
           colour: RUN_COLOURS[i % RUN_COLOURS.length],
-          dashed: DASHED.has(key),
+          dashed: DASHED(key),
           points: toChartPoints(byKey.get(key)?.buckets ?? [], {
             ...settings,
             smoothing: isPerEpoch(key) ? 0 : settings.smoothing,
