@@ -169,48 +169,16 @@ export async function getSweep(sql: Sql, sweepId: string): Promise<(SweepListIte
   if (!isUuid(sweepId)) return null;
   const [row] = await summarySelect(sql, sql`where s.id = ${sweepId}`);
   if (!row) return null;
-  const trials = await sql<
-    {
-      id: string;
-      number: number;
-      status: TrialStatus;
-      config: unknown;
-      objective: number | null;
-      epoch: number;
-      step: number;
-      attempt: number;
-      runner_id: string | null;
-      error: string | null;
-      parent_trial_id: string | null;
-      exploit_epoch: number | null;
-      created_at: string | Date;
-      started_at: string | Date | null;
-      finished_at: string | Date | null;
-    }[]
-  >`
-    select id, number, status, config, objective, epoch, step, attempt, runner_id, error, parent_trial_id, exploit_epoch,
-      created_at, started_at, finished_at
+  // Columns aliased to the interface's names; timestamps may arrive as strings, so they are converted.
+  const trials = await sql<(Omit<SweepTrial, "createdAt" | "startedAt" | "finishedAt"> & Record<"createdAt" | "startedAt" | "finishedAt", string | Date | null>)[]>`
+    select id, number, status, config, objective, epoch, step, attempt, runner_id as "runnerId", error,
+      parent_trial_id as "parentTrialId", exploit_epoch as "exploitEpoch",
+      created_at as "createdAt", started_at as "startedAt", finished_at as "finishedAt"
     from trials where sweep_id = ${sweepId} order by number`;
   const date = (v: string | Date | null) => (v === null ? null : new Date(v));
   return {
     ...toSummary(row),
-    trialList: trials.map((t) => ({
-      id: t.id,
-      number: t.number,
-      status: t.status,
-      config: t.config,
-      objective: t.objective,
-      epoch: t.epoch,
-      step: t.step,
-      attempt: t.attempt,
-      runnerId: t.runner_id,
-      error: t.error,
-      parentTrialId: t.parent_trial_id,
-      exploitEpoch: t.exploit_epoch,
-      createdAt: new Date(t.created_at),
-      startedAt: date(t.started_at),
-      finishedAt: date(t.finished_at),
-    })),
+    trialList: trials.map((t) => ({ ...t, createdAt: new Date(t.createdAt!), startedAt: date(t.startedAt), finishedAt: date(t.finishedAt) })),
   };
 }
 
