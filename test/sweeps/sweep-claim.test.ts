@@ -1,7 +1,7 @@
 /**
  * Claim-and-suggest under contention: 8 runners' claim loops (each its own connection pool and
- * SweepWork, the real locked claim path) share a grid and a TPE sweep. Trials "train" for a few hundred
- * of ms and finish through finishTrial, as a runner would. run_cap and parallelism hold exactly, no grid
+ * SweepWork, the real locked claim path) share a grid and a TPE sweep. Trials "train" for 50-250
+ * ms and finish through finishTrial, as a runner would. run_cap and parallelism hold exactly, no grid
  * point is handed out twice, both sweeps end finished; a stopped sweep hands out nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
