@@ -1,14 +1,23 @@
 import fs from "node:fs";
+import path from "node:path";
 import { Command } from "commander";
-import { connect, createSweep, getSweep, listSweeps, migrate, resolveDatabase, stopSweep, SweepNotFoundError, type Sql, type SweepListItem } from "@ganboard/db";
+import { connect, createSweep, ganboardHome, getSweep, listSweeps, migrate, resolveDatabase, stopSweep, SweepNotFoundError, type Sql, type SweepListItem } from "@ganboard/db";
 import { formatIssue, safeParseSweepSpec, safeParseSweepYaml, searchedParameterNames, trialBudget, type SweepSpec } from "@ganboard/sweeps";
 import { note } from "../lib/terminal.ts";
 
 /** Where `ganboard up` serves the dashboard unless told otherwise (its --host/--port defaults). */
 const DEFAULT_DASHBOARD_URL = "http://127.0.0.1:3000";
 
+/** --dashboard-url, else GANBOARD_URL, else the URL a running `ganboard up` recorded (GANBOARD_HOME/up.json), else up's default. */
 export function dashboardUrl(explicit?: string): string {
-  return (explicit ?? process.env.GANBOARD_URL ?? DEFAULT_DASHBOARD_URL).replace(/\/+$/, "");
+  let recorded: string | undefined;
+  try {
+    const info = JSON.parse(fs.readFileSync(path.join(ganboardHome(), "up.json"), "utf8")) as { url?: unknown };
+    if (typeof info.url === "string") recorded = info.url;
+  } catch {
+    // No ganboard up running from this data folder (or it is still starting).
+  }
+  return (explicit ?? process.env.GANBOARD_URL ?? recorded ?? DEFAULT_DASHBOARD_URL).replace(/\/+$/, "");
 }
 
 /** Reads and validates a sweep file; every problem is reported with its line, and nothing is created. */
@@ -75,7 +84,7 @@ export function register(program: Command): void {
     .description("Create a sweep from a YAML file (see examples/sweeps/); prints its id and dashboard link.")
     .argument("<file>", "sweep file, e.g. examples/sweeps/quickstart.yaml")
     .option(...dbOption)
-    .option("--dashboard-url <url>", `dashboard base URL for the link (default: GANBOARD_URL, else ${DEFAULT_DASHBOARD_URL})`)
+    .option("--dashboard-url <url>", `dashboard base URL for the link (default: GANBOARD_URL, else the running \`ganboard up\`'s, else ${DEFAULT_DASHBOARD_URL})`)
     .action(async (file: string, opts: { databaseUrl?: string; dashboardUrl?: string }) => {
       const { spec, warnings } = readSweepFile(file);
       for (const w of warnings) note(w);
