@@ -27,6 +27,19 @@ async function expectComplete(sql: Sql, trialId: string, epochs: number): Promis
   expect(await gridEpochs(sql, trialId)).toEqual(range(1, epochs));
 }
 
+/** The exit code, or a failure carrying the runner's output when it is still running after ms. */
+async function exitWithin(runner: RunnerProcess, ms: number): Promise<number | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`runner still running after ${ms} ms:\n${runner.output().slice(-4000)}`)), ms);
+  });
+  try {
+    return await Promise.race([runner.exited, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const home = tempHome();
 afterEach(killLeftoverRunners);
 afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
@@ -148,13 +161,18 @@ describe("on a dedicated embedded PostgreSQL", () => {
       expect((await caller.status()).database.migrations.pending).toBe(0);
 
       await server.release(); // a clean stop: every session is terminated (57P01)
-      await new Promise((r) => setTimeout(r, 2_000));
+      // A runner started while the server is down waits for it rather than exiting.
+      const late = spawnRunner(url, home, ["--once", "--name", "late"]);
+      await waitFor("the late runner to wait for the database", async () => /database unavailable \(/.test(late.output()), 30_000);
+      await new Promise((r) => setTimeout(r, 1_000));
       server = await startOrJoinEmbedded({ home: pgHome, handleSignals: false });
       expect(server.url).toBe(url); // same port, so the runners' URL still points at it
 
       // The API's pool reconnects on its own: the next read succeeds (after at most one failed query).
       await waitFor("the API to read again", async () => (await caller.status().catch(() => null))?.database.migrations.pending === 0, 30_000, 200);
-      const codes = await Promise.all(runners.map((r) => r.exited));
+      expect(await exitWithin(late, 60_000), late.output()).toBe(0);
+      expect(late.output()).toMatch(/runner late ready/);
+      const codes = await Promise.all(runners.map((r) => exitWithin(r, 60_000)));
       expect(codes, runners.map((r) => r.output()).join("\n----\n")).toEqual([0, 0]);
       expect(runners.map((r) => r.output()).join("\n")).toMatch(/database unavailable while/);
       for (const id of ids) {

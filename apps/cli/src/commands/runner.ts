@@ -1,8 +1,11 @@
 import { Command, Option } from "commander";
 import { connect, migrate, resolveDatabase } from "@ganboard/db";
 import { BACKENDS, type BackendName } from "@ganboard/gan/config";
-import { Runner, type RunnerEvent } from "@ganboard/runner";
+import { Runner, withRetry, type RunnerEvent } from "@ganboard/runner";
 import { formatDuration, note, renderBar } from "../lib/terminal.ts";
+
+/** How long a starting runner waits for an unreachable database before it gives up. */
+const STARTUP_RETRY_MS = 60_000;
 
 /** Durations tests and impatient users may shorten; defaults suit real training. */
 function msFromEnv(name: string): number | undefined {
@@ -92,7 +95,9 @@ export function register(program: Command): void {
         "GANBOARD_POLL_MS (5000), GANBOARD_MAX_ATTEMPTS (8).",
     )
     .action(async (opts: { databaseUrl?: string; backend?: BackendName; once?: boolean; maxTrials?: number; name?: string }) => {
-      const database = await resolveDatabase({ databaseUrl: opts.databaseUrl, handleSignals: false });
+      // A runner started while Postgres restarts (or before it is up) waits for it instead of exiting.
+      const startup = { giveUpAfterMs: STARTUP_RETRY_MS, onRetry: (error: unknown, attempt: number, delay: number) => note(`database unavailable (${(error as Error).message}); retry ${attempt} in ${delay} ms`) };
+      const database = await withRetry(() => resolveDatabase({ databaseUrl: opts.databaseUrl, handleSignals: false }), startup);
       const connection = connect(database.url, { max: 4, applicationName: "ganboard-runner" });
       const maxAttempts = process.env.GANBOARD_MAX_ATTEMPTS ? Number(process.env.GANBOARD_MAX_ATTEMPTS) : undefined;
       const runner = new Runner({
@@ -122,7 +127,7 @@ export function register(program: Command): void {
       process.on("SIGINT", onSignal);
       process.on("SIGTERM", onSignal);
       try {
-        await migrate(connection.sql);
+        await withRetry(() => migrate(connection.sql), startup);
         await runner.run();
       } finally {
         process.off("SIGINT", onSignal);
