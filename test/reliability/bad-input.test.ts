@@ -93,6 +93,28 @@ describe("sweep specs through the API (sweeps.create)", () => {
   });
 });
 
+describe("sweep files through `ganboard sweep create FILE`", () => {
+  const dir = path.join(home, "sweeps");
+  fs.mkdirSync(dir, { recursive: true });
+  const cases: [string, string, RegExp][] = [
+    ["an unclosed list", "name: x\nmethod: random\nrun_cap: 2\nparameters:\n  loss: [bce, hinge\n", /:6: \(yaml\): YAML syntax error at column 1: Flow sequence in block collection must be sufficiently indented and end with a \]/],
+    ["a key indented under a value", "name: x\n  method: grid\n", /:1: \(yaml\): YAML syntax error at column 7: Nested mappings are not allowed in compact mappings/],
+    ["a key given twice", "name: x\nmethod: grid\nmethod: random\n", /:3: \(yaml\): YAML syntax error at column 1: Map keys must be unique/],
+    ["tabs as indentation", "name: x\nparameters:\n\tloss: [bce]\n", /:3: \(yaml\): YAML syntax error at column 1: Tabs are not allowed as indentation/],
+    ["an empty file", "", /:1: \(root\): the file must be a mapping with name, method, parameters, \.\.\. \(got an empty file\)/],
+  ];
+  it.each(cases)("%s: the line and the problem, nothing created", async (name, yaml, message) => {
+    const file = path.join(dir, `${name.replace(/\W+/g, "-")}.yaml`);
+    fs.writeFileSync(file, yaml);
+    const result = await writesNothing(() => runCli(["sweep", "create", file, "--database-url", t.url], { env: cliEnv({ GANBOARD_HOME: home }) }));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${file} is not a valid sweep`);
+    expect(result.stderr).toContain("nothing was created");
+    expect(result.stderr).toMatch(message);
+    expect(hasStackTrace(result.stderr)).toBe(false);
+  });
+});
+
 describe("API calls with malformed ids", () => {
   const notFound = "0b9e2c6e-5a1d-4c39-9f0e-2f7d1c4b8a10";
   const cases: [string, () => Promise<unknown>, string, RegExp][] = [
