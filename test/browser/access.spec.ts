@@ -7,7 +7,7 @@ import path from "node:path";
 import sharp from "sharp";
 import { expect, test } from "@playwright/test";
 import { appRouter } from "@ganboard/api";
-import { connect, createSweep, enqueueTrial, getTrial, saveCheckpoint, saveSample, type Sql } from "@ganboard/db";
+import { connect, createSweep, enqueueTrial, getTrial, registerRunner, saveCheckpoint, saveSample, type Sql } from "@ganboard/db";
 import { findFreePort } from "../../apps/cli/src/lib/net.ts";
 import { repoRoot, runCli, startCli, type LongRunningCli } from "../helpers/cli.ts";
 import { freshTarget, UP_READY_TIMEOUT_MS } from "./support.ts";
@@ -209,6 +209,12 @@ test("with GANBOARD_TOKEN on a network bind, every page, route handler and proce
     await page.goto(new URL(`sweeps/${ids.sweepId}`, base).toString());
     await expect(page.getByText(htmlName, { exact: false }).first()).toBeVisible();
     expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.locator("img[src='x']").count()).toBe(0);
+    bodies.push(await page.content());
+    // A runner's host name is shown the same way on the runners page.
+    await registerRunner(db.sql, { id: "html-named", hostname: htmlName, pid: 1, backend: "wasm", device: "cpu" });
+    await page.goto(new URL("runners", base).toString());
+    await expect(page.getByText(htmlName, { exact: false }).first()).toBeVisible();
     expect(await page.locator("img[src='x']").count()).toBe(0);
     bodies.push(await page.content());
     await page.goto(new URL("status", base).toString());
