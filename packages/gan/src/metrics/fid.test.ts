@@ -17,7 +17,7 @@ describe("symmetricEigen", () => {
     const n = 30;
     const rng = new MetricRng(1);
     const a = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) a[i * n + j] = a[j * n + i] = rng.normal();
+    for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) a[i * n + j] = a[j * n + i] = rng.gaussian();
     const { values, vectors } = symmetricEigen(a, n);
     const v = vectors as Float64Array;
     for (let k = 0; k < n; k++) {
@@ -80,7 +80,7 @@ describe("kernelInceptionDistance", () => {
   it("is ≈ 0 for the same distribution and clearly > 0 for different ones, with subsets", () => {
     const rng = new MetricRng(5);
     const dims = 16;
-    const draw = (n: number, shift: number) => Array.from({ length: n }, () => Array.from({ length: dims }, () => Math.max(0, rng.normal() + shift)));
+    const draw = (n: number, shift: number) => Array.from({ length: n }, () => Array.from({ length: dims }, () => Math.max(0, rng.gaussian() + shift)));
     const same = kernelInceptionDistance(draw(300, 0), draw(300, 0), { subsetSize: 100, subsets: 50, seed: 1 });
     const different = kernelInceptionDistance(draw(300, 0), draw(300, 0.4), { subsetSize: 100, subsets: 50, seed: 1 });
     expect(same.subsets).toBe(50);

@@ -1,43 +1,19 @@
-// Seeded randomness for the metrics. Kept local (and tiny) so that a metric's value for a given seed never
-// changes because some other module's PRNG changed.
+// Seeded randomness for the metrics: the engine's generator plus the draws metrics need (scalar normals,
+// permutations, subsets). Each metric seeds its own stream, so its value for a seed is stable.
 
-/** sfc32 seeded through splitmix32: fast, 128-bit state, good statistical quality. */
-export class MetricRng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
+import { Prng } from "../random.ts";
+
+/** The engine's sfc32 generator, seeded per (seed, stream) so each metric draws from its own stream. */
+export class MetricRng extends Prng {
   private spareNormal: number | null = null;
 
   constructor(seed: number, stream = 0) {
-    let s = (Math.trunc(seed) ^ Math.imul(stream + 1, 0x9e3779b9)) >>> 0;
-    const next = (): number => {
-      s = (s + 0x9e3779b9) >>> 0;
-      let z = s;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.a = next();
-    this.b = next();
-    this.c = next();
-    this.d = next();
-    for (let i = 0; i < 12; i++) this.nextUint32();
-  }
-
-  nextUint32(): number {
-    const t = (((this.a + this.b) >>> 0) + this.d) >>> 0;
-    this.d = (this.d + 1) >>> 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) >>> 0;
-    this.c = ((this.c << 21) | (this.c >>> 11)) >>> 0;
-    this.c = (this.c + t) >>> 0;
-    return t;
+    super((Math.trunc(seed) ^ Math.imul(stream + 1, 0x9e3779b9)) >>> 0);
   }
 
   /** Uniform in [0, 1). */
   next(): number {
-    return this.nextUint32() / 4294967296;
+    return this.uniform();
   }
 
   /** Uniform integer in [lo, hi) (hi > lo). */
@@ -46,7 +22,7 @@ export class MetricRng {
   }
 
   /** Standard normal (Box–Muller, both values used). */
-  normal(): number {
+  gaussian(): number {
     if (this.spareNormal !== null) {
       const v = this.spareNormal;
       this.spareNormal = null;

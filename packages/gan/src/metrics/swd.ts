@@ -234,7 +234,7 @@ function randomDirections(count: number, rng: MetricRng): Float32Array {
   for (let k = 0; k < count; k++) {
     let norm = 0;
     for (let d = 0; d < DESCRIPTOR_DIMS; d++) {
-      values[d] = rng.normal();
+      values[d] = rng.gaussian();
       norm += values[d] * values[d];
     }
     norm = Math.sqrt(norm);

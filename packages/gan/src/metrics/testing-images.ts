@@ -36,7 +36,7 @@ export function blobImages(count: number, resolution: number, seed: number): Ima
 export function withNoise(set: ImageBatch, sigma: number, seed: number): ImageBatch {
   const rng = new MetricRng(seed, 9001);
   const pixels = new Uint8Array(set.pixels.length);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = Math.max(0, Math.min(255, Math.round(set.pixels[i] + sigma * rng.normal())));
+  for (let i = 0; i < pixels.length; i++) pixels[i] = Math.max(0, Math.min(255, Math.round(set.pixels[i] + sigma * rng.gaussian())));
   return { pixels, count: set.count, resolution: set.resolution };
 }
 
