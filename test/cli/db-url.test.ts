@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import postgres from "postgres";
 import { afterAll, describe, expect, it } from "vitest";
+import { createTestDatabase } from "@ganboard/db/testing";
 import { cliEnv, runCli, startCli } from "../helpers/cli.ts";
 
 async function serverVersionAt(url: string): Promise<string> {
@@ -16,13 +17,17 @@ async function serverVersionAt(url: string): Promise<string> {
 }
 
 describe("ganboard db url", () => {
-  const externalUrl = process.env.DATABASE_URL;
-
-  it.runIf(externalUrl)("prints DATABASE_URL as is when it is set, and exits", async () => {
-    const result = await runCli(["db", "url"], { env: cliEnv({}) });
-    expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout.trim()).toBe(externalUrl);
-    expect(await serverVersionAt(result.stdout.trim())).toMatch(/^\d+/);
+  it("prints DATABASE_URL as is when it is set, and exits", async () => {
+    // The test run's own server (DATABASE_URL's, or the suite's embedded one) stands in for "yours".
+    const db = await createTestDatabase({ empty: true });
+    try {
+      const result = await runCli(["db", "url"], { env: cliEnv({ DATABASE_URL: db.url }) });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout.trim()).toBe(db.url);
+      expect(await serverVersionAt(result.stdout.trim())).toMatch(/^\d+/);
+    } finally {
+      await db.drop();
+    }
   });
 
   describe("embedded PostgreSQL (no DATABASE_URL)", () => {
