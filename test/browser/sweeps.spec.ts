@@ -1,9 +1,11 @@
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
 import { claimTrial, connect, enqueueTrial, finishTrial, recordHeartbeat, registerRunner, writeMetrics, type Sql } from "@ganboard/db";
 import { findFreePort } from "../../apps/cli/src/lib/net.ts";
-import { startCli, type LongRunningCli } from "../helpers/cli.ts";
+import { runCli, startCli, type LongRunningCli } from "../helpers/cli.ts";
+import { tinyConfig } from "../runner/helpers.ts";
 import { artifactsDir, freshTarget, UP_READY_TIMEOUT_MS } from "./support.ts";
 
 // The sweep pages against the real app (`ganboard up`, real Postgres). No runners: the test plays the
@@ -78,6 +80,23 @@ test("sweeps: empty state, create through the form and the YAML view, live trial
     expect(await sweepCount(sql)).toBe(0);
     await shot("new-sweep-invalid.png");
 
+    // Method settings are form fields too (TPE's, PBT's), kept in the YAML, and dropped with their method.
+    const method = main.getByLabel("method", { exact: true });
+    await method.selectOption("tpe");
+    await main.getByLabel("n_startup_trials").fill("-1");
+    await expect(main.getByLabel("n_startup_trials")).toHaveAttribute("aria-invalid", "true");
+    await main.getByLabel("n_startup_trials").fill("5");
+    await main.getByLabel("constant_liar").selectOption("true");
+    await expect(yaml).toHaveValue(/^tpe:\n(  .*\n)*  n_startup_trials: 5$/m);
+    await expect(yaml).toHaveValue(/^  constant_liar: true$/m);
+    await method.selectOption("pbt");
+    await expect(yaml).not.toHaveValue(/^tpe:/m);
+    await main.getByLabel("perturbation_factors").fill("0.7, 1.3");
+    await expect(yaml).toHaveValue(/^  perturbation_factors: \[ ?0\.7, 1\.3 ?\]$/m);
+    await method.selectOption("random");
+    await expect(yaml).not.toHaveValue(/^pbt:/m);
+    await expect(main.getByLabel("n_startup_trials")).toHaveCount(0);
+
     // Fixed, with a name full of HTML and SQL: created, and shown verbatim.
     await main.getByLabel("run_cap").fill("4");
     await main.getByLabel("lr_g min").fill("0.00005");
@@ -151,7 +170,7 @@ test("sweeps: empty state, create through the form and the YAML view, live trial
     await expect(rows.filter({ hasText: "#4" })).toContainText("cancelled");
     const lagMs = Date.now() - changedAt;
     console.log(`sweep page: a trial's new status showed ${lagMs} ms after the database changed`);
-    expect(lagMs).toBeLessThan(2_500); // polls every second while trials are active
+    expect(lagMs).toBeLessThanOrEqual(2_000); // the issue's live bound; polls every second while trials are active
     expect(await sweepPollsDuring(page, 3_500)).toBe(0);
 
     // The YAML view: a PBT spec edited as text drives the form; an error there names its line.
@@ -263,6 +282,48 @@ test("sweeps: a sweep created in the YAML view runs on a real runner and finishe
     await expect(main.getByRole("figure", { name: "swd by epoch" }).locator(".recharts-line-curve")).toHaveCount(2);
     await expect(rows.first()).toContainText("2"); // epochs reached
     await page.screenshot({ path: path.join(artifactsDir, "sweep-real.png"), fullPage: true });
+
+    // Tick both trained trials and compare them: one line per run on every chart, and two grids that
+    // follow one shared Epoch slider.
+    await main.getByLabel("Select trial #1").check();
+    await main.getByLabel("Select trial #2").check();
+    await main.getByRole("link", { name: "Compare 2 runs" }).click();
+    await expect(page).toHaveURL(/\/compare\?runs=[0-9a-f-]{36}(,|%2C)[0-9a-f-]{36}$/);
+    const charts = page.locator("figure:has(.recharts-wrapper)");
+    await expect.poll(() => charts.count(), { timeout: 30_000 }).toBeGreaterThanOrEqual(7); // 7 step metrics + SWD
+    const chartCount = await charts.count();
+    for (let i = 0; i < chartCount; i++) {
+      await expect.poll(() => charts.nth(i).locator("path.recharts-line-curve[d]").count(), { message: `chart ${i}` }).toBe(2);
+    }
+    await expect(page.getByRole("img", { name: /^Sample grid of tiny-real-training #\d at epoch 2$/ })).toHaveCount(2);
+    const compareSlider = page.getByRole("slider", { name: "Epoch" });
+    await compareSlider.fill("1");
+    await expect(page.getByRole("img", { name: /^Sample grid of tiny-real-training #\d at epoch 1$/ })).toHaveCount(2);
+
+    // A trained run's page: drawn charts, and the Epoch slider swaps the real grid image.
+    await page.getByRole("list", { name: "Compared runs" }).getByRole("link", { name: "tiny-real-training #1" }).click();
+    await expect(page).toHaveURL(/\/runs\/[0-9a-f-]{36}$/);
+    await expect.poll(() => page.getByRole("figure", { name: "Losses" }).locator("path.recharts-line-curve[d]").count()).toBe(2);
+    const runGrid = page.getByRole("img", { name: /^Sample grid at epoch/ });
+    await expect(runGrid).toHaveAccessibleName("Sample grid at epoch 2");
+    const newestSrc = await runGrid.getAttribute("src");
+    await page.getByRole("slider", { name: "Epoch" }).fill("1");
+    await expect(runGrid).toHaveAccessibleName("Sample grid at epoch 1");
+    expect(await runGrid.getAttribute("src")).not.toBe(newestSrc);
+    await expect.poll(() => runGrid.evaluate((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0)).toBe(true);
+
+    // Cancel a run the real runner is training: it stops within a step of its next heartbeat.
+    const configFile = path.join(target.env.GANBOARD_HOME ?? os.tmpdir(), "long-run.json");
+    fs.writeFileSync(configFile, JSON.stringify(tinyConfig({ epochs: 500 })));
+    const queued = await runCli(["run", configFile], { env: target.env });
+    expect(queued.code, queued.stderr).toBe(0);
+    await page.goto(new URL(`runs/${queued.stdout.trim()}`, url).toString());
+    const runStatus = page.getByTestId("run-status");
+    await expect(runStatus).toHaveText("running", { timeout: 60_000 });
+    await expect.poll(async () => /step [1-9]/.test((await page.getByTestId("run-progress").textContent()) ?? ""), { timeout: 30_000 }).toBe(true);
+    await page.getByRole("button", { name: "Cancel run" }).click();
+    await expect(runStatus).toHaveText("cancelled", { timeout: 15_000 });
+    await expect(page.getByRole("button", { name: "Requeue" })).toBeVisible();
 
     const exit = await up.stop("SIGTERM", 60_000);
     expect(exit, up.stderr()).toEqual({ code: 0, signal: null });

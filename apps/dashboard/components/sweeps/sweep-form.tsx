@@ -42,6 +42,9 @@ const SUGGESTED_ROWS: ReadonlyArray<Omit<ParamRow, "key">> = [
   { name: "ema", kind: "values", min: "", max: "", q: "", value: "", values: "0, 0.999" },
 ];
 
+/** The TPE settings the form shows (all of TpeSettingsSchema). */
+const TPE_FIELDS = ["n_startup_trials", "n_ei_candidates", "prior_weight", "constant_liar", "consider_endpoints", "consider_magic_clip"] as const;
+
 const METHOD_HINTS: Record<string, string> = {
   grid: "every combination once (run_cap cuts it)",
   random: "independent draws, seeded",
@@ -118,7 +121,8 @@ export function SweepForm({ initialTemplate }: { initialTemplate?: string }) {
   if (earlyType !== undefined) rendered.add("early_terminate.min_epochs");
   if (earlyType === "asha") rendered.add("early_terminate.reduction_factor");
   if (earlyType === "median") rendered.add("early_terminate.min_trials");
-  if (method === "pbt") for (const k of ["population", "interval", "quantile", "resample_probability", "mutate"]) rendered.add(`pbt.${k}`);
+  if (method === "pbt") for (const k of ["population", "interval", "quantile", "resample_probability", "perturbation_factors", "mutate"]) rendered.add(`pbt.${k}`);
+  if (method === "tpe") for (const k of TPE_FIELDS) rendered.add(`tpe.${k}`);
   const fieldFor = (path: string): string | undefined => {
     const target = FIELD_ALIASES[path] ?? path;
     return rendered.has(target) ? target : undefined;
@@ -232,6 +236,19 @@ export function SweepForm({ initialTemplate }: { initialTemplate?: string }) {
       )}
     </Field>
   );
+  /** An optional on/off setting: left empty, the spec omits it and the schema's default applies. */
+  const booleanField = (path: string, label: string, defaultValue: boolean, hint?: string) =>
+    selectField(
+      path,
+      label,
+      [
+        ["", `default (${defaultValue ? "on" : "off"})`],
+        ["true", "on"],
+        ["false", "off"],
+      ],
+      (v) => setRest(path.split("."), v === "" ? undefined : v === "true"),
+      hint,
+    );
 
   const problemCount = issues.length + localRowIssues.length;
 
@@ -288,7 +305,14 @@ export function SweepForm({ initialTemplate }: { initialTemplate?: string }) {
                 "method",
                 "method",
                 METHODS.map((m) => [m, m] as const),
-                (m) => update({ ...state, rest: setIn(m === "pbt" ? setIn(state.rest, ["early_terminate"], undefined) : state.rest, ["method"], m) }),
+                (m) => {
+                  let rest = setIn(state.rest, ["method"], m);
+                  if (m === "pbt") rest = setIn(rest, ["early_terminate"], undefined);
+                  // Settings of one method are refused under another: they go when the method changes.
+                  if (m !== "tpe") rest = setIn(rest, ["tpe"], undefined);
+                  if (m !== "pbt") rest = setIn(rest, ["pbt"], undefined);
+                  update({ ...state, rest });
+                },
                 METHOD_HINTS[method],
               )}
               {textField("metric.name", "metric", { hint: "reported each epoch; swd = sliced Wasserstein distance" })}
@@ -414,6 +438,20 @@ export function SweepForm({ initialTemplate }: { initialTemplate?: string }) {
             </div>
           </fieldset>
 
+          {method === "tpe" ? (
+            <fieldset className={styles.fieldset}>
+              <legend>TPE</legend>
+              <div className={styles.fields}>
+                {numberField("tpe.n_startup_trials", "n_startup_trials", "random trials before TPE takes over (default 10)")}
+                {numberField("tpe.n_ei_candidates", "n_ei_candidates", "candidates scored per suggestion (default 24)")}
+                {numberField("tpe.prior_weight", "prior_weight", "weight of the prior in each Parzen mixture (default 1)")}
+                {booleanField("tpe.constant_liar", "constant_liar", false, "running trials count as the worst result, so parallel runners spread out")}
+                {booleanField("tpe.consider_endpoints", "consider_endpoints", false)}
+                {booleanField("tpe.consider_magic_clip", "consider_magic_clip", true)}
+              </div>
+            </fieldset>
+          ) : null}
+
           {method === "pbt" ? (
             <fieldset className={styles.fieldset}>
               <legend>Population Based Training</legend>
@@ -422,6 +460,10 @@ export function SweepForm({ initialTemplate }: { initialTemplate?: string }) {
                 {numberField("pbt.interval", "interval", "epochs between exploit steps")}
                 {numberField("pbt.quantile", "quantile", "bottom / top fraction")}
                 {numberField("pbt.resample_probability", "resample_probability")}
+                {textField("pbt.perturbation_factors", "perturbation_factors", {
+                  hint: "two factors a perturbed value is multiplied by (default 0.8, 1.2)",
+                  toSpec: (t) => (t.trim() === "" ? undefined : parseList(t)),
+                })}
                 {textField("pbt.mutate", "mutate", {
                   hint: "comma-separated; empty = every mutable parameter",
                   wide: true,
