@@ -186,6 +186,28 @@ test("run page, compare page and runners page against a live database", async ({
     await expect(chips.getByRole("listitem")).toHaveCount(2);
     await expect.poll(() => drawnLines(page.getByRole("figure", { name: "loss_g" }))).toBe(2);
 
+    // Chart controls redraw the lines: the x axis (its label and ticks), EMA smoothing, log scale.
+    const settings = page.getByRole("group", { name: "Chart settings" });
+    const lossD = page.getByRole("figure", { name: "loss_d" });
+    const firstLine = () => lossD.locator("path.recharts-line-curve[d]").first().getAttribute("d");
+    const xTicks = () => lossD.locator(".recharts-cartesian-axis-tick-value").allTextContents(); // both axes' ticks; y stays
+    await expect(lossD).toContainText("Step");
+    const stepTicks = await xTicks();
+    expect(stepTicks.length).toBeGreaterThan(0);
+    await settings.getByLabel("X axis").selectOption("wall");
+    await expect(lossD).toContainText("Wall time (s)");
+    await expect.poll(xTicks).not.toEqual(stepTicks);
+    await settings.getByLabel("X axis").selectOption("epoch");
+    await expect(lossD).toContainText("Epoch");
+    const raw = await firstLine();
+    await settings.getByLabel("Smoothing method").selectOption("ema");
+    await expect(settings.getByLabel("EMA weight")).toHaveValue("0.6");
+    await expect.poll(firstLine).not.toBe(raw); // the wobble is smoothed away
+    const smoothed = await firstLine();
+    await settings.getByLabel("Log scale").check();
+    await expect.poll(firstLine).not.toBe(smoothed);
+    await expect.poll(() => drawnLines(lossD)).toBe(2);
+
     // --- Runners page ---------------------------------------------------------------------------
     await claimTrial(sql, RUNNER_ID, { onlyTrialId: a.id }); // the requeued trial, picked up again
     await touchRunner(sql, RUNNER_ID);

@@ -1,8 +1,8 @@
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import postgres from "postgres";
+import { processCommandLine } from "../../packages/db/src/embedded/proc.ts";
 import { cliEnv, repoRoot, runCli } from "../helpers/cli.ts";
 
 export const artifactsDir = path.join(repoRoot, "test", "artifacts");
@@ -53,15 +53,22 @@ export async function serverVersion(url: string): Promise<string> {
   }
 }
 
-/** Postgres processes whose command line mentions `home` (the embedded data folder lives there). */
+/**
+ * Postgres processes whose command line mentions `home` (the embedded data folder lives there). Reads
+ * /proc directly: `pgrep` (procps) is not on every fresh machine, and a missing tool must not read as
+ * "no processes".
+ */
 export function postgresProcessesUsing(home: string): string[] {
-  try {
-    return execFileSync("pgrep", ["-af", "postgres"], { encoding: "utf8" })
-      .split("\n")
-      .filter((line) => line.includes(home));
-  } catch {
-    return []; // pgrep exits 1 when nothing matches
+  if (!fs.existsSync("/proc/self/cmdline")) throw new Error("postgresProcessesUsing needs /proc (Linux)");
+  const found: string[] = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmd = processCommandLine(Number(entry));
+    if (cmd && cmd.some((arg) => path.basename(arg).startsWith("postgres")) && cmd.some((arg) => arg.includes(home))) {
+      found.push(`${entry} ${cmd.join(" ")}`);
+    }
   }
+  return found;
 }
 
 /** `ganboard up` prints the URL alone on stdout once the page answers; the first run includes `next build`. */
