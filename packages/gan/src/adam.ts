@@ -6,6 +6,7 @@
  * and so lr/betas can change between steps (PBT perturbs them on a cloned checkpoint).
  */
 import * as tf from "@tensorflow/tfjs";
+import { fusedAdamUpdate } from "./backend-fused.ts";
 import { ownedVariable } from "./model.ts";
 
 export interface AdamHyper {
@@ -38,6 +39,14 @@ export class Adam {
     tf.tidy(() => {
       for (let i = 0; i < this.variables.length; i++) {
         const g = grads[i];
+        // One native call where the backend has the kernel (torch); the same rule in plain ops otherwise.
+        const fused = fusedAdamUpdate(this.variables[i], this.m[i], this.v[i], g, { lr, beta1, beta2, eps, step: this.t });
+        if (fused) {
+          this.variables[i].assign(fused[0]);
+          this.m[i].assign(fused[1]);
+          this.v[i].assign(fused[2]);
+          continue;
+        }
         const m = tf.add(tf.mul(this.m[i], beta1), tf.mul(g, 1 - beta1));
         const v = tf.add(tf.mul(this.v[i], beta2), tf.mul(tf.square(g), 1 - beta2));
         const denom = tf.add(tf.div(tf.sqrt(v), sqrtBc2), eps);

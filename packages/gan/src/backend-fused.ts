@@ -1,8 +1,9 @@
 /**
  * Fused training ops that a backend may offer by kernel name (the torch backend does: one ATen call where
- * tfjs composes ~10 small ops, i.e. ~10 kernel launches and JS round trips). Each helper returns null when
- * the active backend lacks the kernel, and the caller runs its plain-op version — the same maths, checked
- * against each other in packages/tfjs-backend-torch/src/kernels.test.ts.
+ * tfjs composes ~10 small ops, i.e. ~10 kernel launches and JS round trips). The engine's training step
+ * calls them: Network.batchNorm (train mode, model.ts) and Adam.apply (adam.ts). Each helper returns null
+ * when the active backend lacks the kernel (wasm, cpu, tensorflow), and the caller runs its plain-op
+ * version — the same maths, checked against each other in packages/tfjs-backend-torch/src/kernels.test.ts.
  */
 import * as tf from "@tensorflow/tfjs";
 

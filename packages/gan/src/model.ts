@@ -9,9 +9,12 @@
  * - D's last Conv(k4 s1 p0) maps 4×4 to 1×1, which is a matmul of the flattened features.
  * Strided layers use tfjs 'same' padding, which for k4 s2 on even sizes pads 1 on each side —
  * identical to PyTorch's p1 (checked against a direct implementation of PyTorch's formula in model.test.ts).
- * Batch norm is written as plain ops: faster than tfjs's fused batch-norm gradient on wasm.
+ * Train-mode batch norm is one fused kernel where the backend has one (torch: ATen's native_batch_norm
+ * and its backward, see backend-fused.ts) and plain ops elsewhere: faster than tfjs's fused batch-norm
+ * gradient on wasm.
  */
 import * as tf from "@tensorflow/tfjs";
+import { fusedBatchNormTrain } from "./backend-fused.ts";
 import type { Prng } from "./random.ts";
 
 export const BN_EPSILON = 1e-5;
@@ -90,7 +93,7 @@ export abstract class Network {
       const scale = tf.mul(bn.gamma, tf.rsqrt(tf.add(bn.runningVar, BN_EPSILON)));
       return tf.add(tf.mul(tf.sub(x, bn.runningMean), scale), bn.beta) as tf.Tensor4D;
     }
-    const { y, mean, variance } = batchNormTrain(x, bn.gamma, bn.beta);
+    const { y, mean, variance } = fusedBatchNormTrain(x, bn.gamma, bn.beta, BN_EPSILON) ?? batchNormTrain(x, bn.gamma, bn.beta);
     if (updates) {
       const n = x.shape[0] * x.shape[1] * x.shape[2];
       const unbiased = n > 1 ? tf.mul(variance, n / (n - 1)) : variance;

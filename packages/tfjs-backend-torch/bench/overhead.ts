@@ -2,24 +2,19 @@
  * Where a training step's time goes on the torch backend: inside kernel functions (native ATen work plus
  * our argument/shape handling) vs everything else (tfjs engine bookkeeping, tape, gradients' JS, the
  * trainer's JS). Uses the engine's real GanTrainer.
- *   npx tsx packages/tfjs-backend-torch/bench/overhead.ts [--size 32|64] [--steps N] [--threads N] [--fused-engine]
- * --fused-engine routes the engine's batch norm and Adam through the torch backend's fused kernels
- * (packages/gan/src/backend-fused.ts) even where the engine does not call them yet, to measure the gain.
+ *   npx tsx packages/tfjs-backend-torch/bench/overhead.ts [--size 32|64] [--steps N] [--threads N]
+ * The engine's batch norm and Adam take the backend's fused kernels by themselves (packages/gan/src/backend-fused.ts).
  * Prints a table and, last, one JSON line.
  */
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
-import { Adam } from "../../gan/src/adam.ts";
-import { fusedAdamUpdate, fusedBatchNormTrain } from "../../gan/src/backend-fused.ts";
 import { parseTrainConfig } from "../../gan/src/config.ts";
-import { BN_EPSILON, BN_MOMENTUM, Network, type ForwardMode, type RunningUpdate } from "../../gan/src/model.ts";
 import { GanTrainer } from "../../gan/src/trainer.ts";
 import {
   getNumThreads, kernelCallCounts, kernelTimesMs, registerTorchBackend, resetKernelCallCounts, setKernelTiming, setNumThreads,
 } from "../src/index.ts";
 
-const { values } = parseArgs({ options: { size: { type: "string", default: "32" }, steps: { type: "string", default: "5" }, threads: { type: "string" }, "fused-engine": { type: "boolean" } } });
-if (values["fused-engine"]) useFusedEngineOps();
+const { values } = parseArgs({ options: { size: { type: "string", default: "32" }, steps: { type: "string", default: "5" }, threads: { type: "string" } } });
 const size = Number(values.size);
 if (size !== 32 && size !== 64) throw new Error("--size must be 32 or 64");
 const steps = Number(values.steps);
@@ -70,36 +65,3 @@ for (const [k, e] of [...perKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 1
 }
 console.log(JSON.stringify({ size, threads: getNumThreads(), step_ms: +wall.toFixed(1), cpu_ms: +median(cpus).toFixed(1), kernel_ms: +kernel.toFixed(1), overhead_ms: +(wall - kernel).toFixed(1), calls_per_step: calls }));
 
-/** What packages/gan's Network.batchNorm (train mode) and Adam.apply do, through the fused kernels. */
-function useFusedEngineOps(): void {
-  type Bn = { gamma: tf.Variable; beta: tf.Variable; runningMean: tf.Variable; runningVar: tf.Variable };
-  type BatchNormFn = (x: tf.Tensor4D, name: string, mode: ForwardMode, updates?: RunningUpdate[]) => tf.Tensor4D;
-  const proto = Network.prototype as unknown as { batchNorm: BatchNormFn };
-  const original = proto.batchNorm;
-  proto.batchNorm = function (this: { bns: Map<string, Bn> }, x, name, mode, updates) {
-    if (mode === "eval") return original.call(this, x, name, mode, updates);
-    const bn = this.bns.get(name)!;
-    const fused = fusedBatchNormTrain(x, bn.gamma, bn.beta, BN_EPSILON);
-    if (!fused) throw new Error("the active backend has no fused batch norm");
-    if (updates) {
-      const n = x.shape[0] * x.shape[1] * x.shape[2];
-      const unbiased = tf.mul(fused.variance, n / (n - 1));
-      updates.push({ target: bn.runningMean, value: tf.keep(tf.add(tf.mul(bn.runningMean, 1 - BN_MOMENTUM), tf.mul(fused.mean, BN_MOMENTUM))) });
-      updates.push({ target: bn.runningVar, value: tf.keep(tf.add(tf.mul(bn.runningVar, 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM))) });
-    }
-    return fused.y;
-  } as BatchNormFn;
-  Adam.prototype.apply = function (this: Adam, grads: tf.Tensor[]) {
-    this.t += 1;
-    const hyper = { ...this.hyper, step: this.t };
-    tf.tidy(() => {
-      for (let i = 0; i < this.variables.length; i++) {
-        const out = fusedAdamUpdate(this.variables[i], this.m[i], this.v[i], grads[i], hyper);
-        if (!out) throw new Error("the active backend has no fused Adam");
-        this.variables[i].assign(out[0]);
-        this.m[i].assign(out[1]);
-        this.v[i].assign(out[2]);
-      }
-    });
-  };
-}

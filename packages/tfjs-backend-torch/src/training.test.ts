@@ -1,12 +1,15 @@
 /**
  * The engine's real DCGAN trainer on "torch" against "cpu": the same seeds give the same losses for
- * several steps, and 100 steps leave tfjs's tensor count, the native table and RSS flat.
+ * several steps, the step takes the fused batch-norm / Adam kernels, and 100 steps leave tfjs's tensor
+ * count, the native table and RSS flat.
  */
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
 import { parseTrainConfig, type TrainConfigInput } from "../../gan/src/config.ts";
 import { GanTrainer, type StepMetrics } from "../../gan/src/trainer.ts";
-import { nativeStats, nativeStatus, registerTorchBackend } from "./index.ts";
+import {
+  TORCH_ADAM_UPDATE, TORCH_BATCH_NORM_TRAIN, kernelCallCounts, nativeStats, nativeStatus, registerTorchBackend, resetKernelCallCounts,
+} from "./index.ts";
 
 const status = nativeStatus();
 if (!status.built) console.warn(`[tfjs-backend-torch] training tests skipped: ${status.reason}`);
@@ -61,6 +64,33 @@ describe.skipIf(!status.built)("DCGAN training on torch", () => {
         // float32 with different summation orders, through batch norm and 3 Adam steps.
         expect(Math.abs(a - b) / Math.max(Math.abs(b), 1e-3), `step ${step + 1} ${key}: torch ${a} cpu ${b}`).toBeLessThan(2e-3);
       }
+    }
+  });
+
+  it("a training step takes the fused batch-norm and Adam kernels, not their plain-op versions", async () => {
+    expect((await registerTorchBackend()).available).toBe(true);
+    await tf.setBackend("torch");
+    const config = parseTrainConfig(tiny);
+    const trainer = new GanTrainer(config);
+    const size = config.batch_size * config.resolution * config.resolution * 3;
+    try {
+      resetKernelCallCounts();
+      trainer.trainStep(batch(size, 1));
+      const counts = kernelCallCounts();
+      // G: bn0..bn2 on 2 forward passes; D: bn1, bn2 on 3 forward passes (real, fake, G step).
+      const gBns = trainer.G.channels.length;
+      const dBns = trainer.D.channels.length - 1;
+      expect(counts.get(TORCH_BATCH_NORM_TRAIN)).toBe(2 * gBns + 3 * dBns);
+      // Backward through D (real + fake) for the D step, through D and G for the G step.
+      expect(counts.get("TorchBatchNormTrainGrad")).toBe(2 * dBns + dBns + gBns);
+      expect(counts.get(TORCH_ADAM_UPDATE)).toBe(trainer.G.trainable.length + trainer.D.trainable.length);
+      // The plain-op batch norm's rsqrt never ran.
+      expect(counts.get("Rsqrt") ?? 0).toBe(0);
+    } finally {
+      trainer.G.dispose();
+      trainer.D.dispose();
+      trainer.optG.dispose();
+      trainer.optD.dispose();
     }
   });
 
