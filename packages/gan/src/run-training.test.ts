@@ -8,6 +8,8 @@ import { syntheticImageSet, tinyConfig } from "./test-helpers.ts";
 // 24 images, batch 4 → 6 steps per epoch; SWD on 8 images (floor on 2 disjoint sets of 8).
 const dataset = syntheticImageSet(24, 32, 5);
 const config = tinyConfig({ backend: "wasm", epochs: 2, swd_samples: 8, seed: 3 });
+// The backend the run reports: GANBOARD_TEST_BACKEND replaces the config's choice (see backend.ts).
+const chosenBackend = process.env.GANBOARD_TEST_BACKEND?.trim() || "wasm";
 
 async function collect(gen: AsyncGenerator<TrainingEvent>): Promise<TrainingEvent[]> {
   const events: TrainingEvent[] = [];
@@ -36,7 +38,7 @@ describe("runTraining", () => {
       "finished",
     ]);
     const started = uninterrupted[0] as Extract<TrainingEvent, { type: "started" }>;
-    expect(started.backend.name).toBe("wasm");
+    expect(started.backend.name).toBe(chosenBackend);
     expect(started.stepsPerEpoch).toBe(6);
     expect(started.totalSteps).toBe(12);
     expect(started.dataset).toMatchObject({ count: 24, hash: dataset.hash, resolution: 32 });
@@ -56,7 +58,7 @@ describe("runTraining", () => {
     expect(finished).toMatchObject({ epoch: 2, step: 12 });
     expect(finished.objective).toBe(epochs[1].quality.swd);
     const final = uninterrupted.at(-2) as Extract<TrainingEvent, { type: "checkpoint" }>;
-    expect(readCheckpointHeader(final.data)).toMatchObject({ step: 12, position: { epoch: 3, stepInEpoch: 0 }, backend: "wasm" });
+    expect(readCheckpointHeader(final.data)).toMatchObject({ step: 12, position: { epoch: 3, stepInEpoch: 0 }, backend: chosenBackend });
     expect(tf.memory().numTensors).toBe(before); // the run disposed its models
   });
 
