@@ -3,6 +3,7 @@ import { register as registerUp } from "./commands/up.ts";
 import { register as registerDb } from "./commands/db.ts";
 import { register as registerTrain } from "./commands/train.ts";
 import { register as registerEval } from "./commands/eval.ts";
+import { register as registerInterpolate } from "./commands/interpolate.ts";
 import { register as registerRunner } from "./commands/runner.ts";
 import { register as registerRun } from "./commands/run.ts";
 import { register as registerSweep } from "./commands/sweep.ts";
@@ -11,7 +12,7 @@ const program = new Command("ganboard")
   .description("Experiment tracking for GAN training: sweeps, headless runners, live charts and sample grids.")
   .showHelpAfterError();
 
-for (const register of [registerUp, registerDb, registerRunner, registerRun, registerSweep, registerTrain, registerEval]) register(program);
+for (const register of [registerUp, registerDb, registerRunner, registerRun, registerSweep, registerTrain, registerEval, registerInterpolate]) register(program);
 
 try {
   await program.parseAsync(process.argv);

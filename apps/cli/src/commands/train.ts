@@ -5,11 +5,12 @@
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { ConfigError, encodeTimelapseGif, parseTrainConfig, readCheckpointHeader, runTraining, type TrainConfig, type TrainingEvent } from "@ganboard/gan";
 import { BACKENDS, type BackendName } from "@ganboard/gan/config";
 import { formatDuration, renderBar } from "../lib/terminal.ts";
+import { parseBackend } from "../lib/options.ts";
 
 /** Reads a YAML or JSON training config and validates it (field-level errors name the file). */
 export async function loadTrainConfigFile(file: string, overrides: { backend?: BackendName } = {}): Promise<TrainConfig> {
@@ -265,11 +266,6 @@ export function createTrainDisplay(config: TrainConfig, stream: NodeJS.WriteStre
       }
     },
   };
-}
-
-function parseBackend(value: string): BackendName {
-  if (!(BACKENDS as readonly string[]).includes(value)) throw new InvalidArgumentError(`use one of ${BACKENDS.join(", ")}`);
-  return value as BackendName;
 }
 
 function defaultOutDir(configFile: string): string {
