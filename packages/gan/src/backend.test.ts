@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { selectBackend } from "./backend.ts";
+import { selectBackend, torchDevices } from "./backend.ts";
 import { BackendUnavailableError } from "./errors.ts";
 
 // These tests are about choosing, so a suite-wide GANBOARD_TEST_BACKEND (see backend.ts) is set aside here.
@@ -54,5 +54,14 @@ describe("selectBackend", () => {
   it("rejects an unknown GANBOARD_BACKEND by name", async () => {
     process.env.GANBOARD_BACKEND = "webgpu";
     await expect(selectBackend()).rejects.toThrow(/GANBOARD_BACKEND=webgpu is not a backend; use one of tensorflow-gpu, torch, tensorflow, wasm, cpu/);
+  });
+});
+
+describe("torchDevices", () => {
+  it("tries CUDA then CPU, or only the device GANBOARD_TORCH_DEVICE names", () => {
+    expect(torchDevices({})).toEqual(["cuda", "cpu"]);
+    expect(torchDevices({ GANBOARD_TORCH_DEVICE: "cpu" })).toEqual(["cpu"]);
+    expect(torchDevices({ GANBOARD_TORCH_DEVICE: " CUDA " })).toEqual(["cuda"]);
+    expect(() => torchDevices({ GANBOARD_TORCH_DEVICE: "gpu0" })).toThrow('GANBOARD_TORCH_DEVICE must be cuda or cpu, got "gpu0"');
   });
 });

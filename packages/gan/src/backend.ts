@@ -103,15 +103,26 @@ async function tryTfjsNode(pkg: string, name: "tensorflow" | "tensorflow-gpu"): 
   const versions: Record<string, string> = { "tfjs-core": tf.version_core, ...(mod.version ?? {}) };
   let device = "CPU (libtensorflow)";
   if (name === "tensorflow-gpu") {
-    // tfjs-node-gpu silently falls back to CPU when CUDA 11.2/cuDNN 8.1 cannot be loaded; a tiny
-    // op on a GPU device is the only cheap way to tell, and libtensorflow logs the device it used.
-    device = "GPU (CUDA via libtensorflow)";
+    // tfjs-node-gpu exposes no device query, and libtensorflow silently runs on the CPU when CUDA 11.2 /
+    // cuDNN 8.1 cannot be loaded: say so rather than claim a GPU we cannot confirm.
+    device = "GPU if CUDA 11.2/cuDNN 8.1 load, else CPU (libtensorflow; see its log)";
   }
   return { ok: true, info: { name, device, versions } };
 }
 
 interface TorchModule {
   registerTorchBackend(opts?: { device?: "cpu" | "cuda" }): Promise<{ available: boolean; reason?: string; device: string; versions: Record<string, string> }>;
+}
+
+/**
+ * The devices the torch backend tries, in order: CUDA then CPU, or only the one GANBOARD_TORCH_DEVICE
+ * names (e.g. `cpu` on a GPU host whose GPU another job uses).
+ */
+export function torchDevices(env: NodeJS.ProcessEnv = process.env): ("cuda" | "cpu")[] {
+  const wanted = env.GANBOARD_TORCH_DEVICE?.trim().toLowerCase();
+  if (!wanted) return ["cuda", "cpu"];
+  if (wanted === "cuda" || wanted === "cpu") return [wanted];
+  throw new Error(`GANBOARD_TORCH_DEVICE must be cuda or cpu, got "${env.GANBOARD_TORCH_DEVICE}"`);
 }
 
 async function tryTorch(): Promise<Attempt> {
@@ -123,7 +134,7 @@ async function tryTorch(): Promise<Attempt> {
     return { ok: false, reason: `${pkg} is not installed or failed to load (${firstLine(error)})` };
   }
   const reasons: string[] = [];
-  for (const device of ["cuda", "cpu"] as const) {
+  for (const device of torchDevices()) {
     const result = await mod.registerTorchBackend({ device });
     if (result.available) {
       await activate("torch");
