@@ -43,7 +43,8 @@ async function sweepPollsDuring(page: Page, ms: number): Promise<number> {
 }
 
 test("sweeps: empty state, create through the form and the YAML view, live trials with charts, stop", async ({ page }) => {
-  const target = await freshTarget();
+  // The test plays the runner and does not keep beating: the dashboard must not requeue its trials.
+  const target = await freshTarget({ GANBOARD_STALE_AFTER_MS: "600000" });
   const port = await findFreePort();
   let up: LongRunningCli | undefined;
   let sql: Sql | undefined;

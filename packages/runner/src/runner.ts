@@ -23,6 +23,7 @@ import {
   saveSample,
   setTrialBackend,
   stopRunner,
+  trialLeaseSettings,
   writeMetrics,
   notifyWork,
 } from "@ganboard/db";
@@ -44,15 +45,20 @@ export interface RunnerOptions {
   once?: boolean;
   /** Stop after this many trials. */
   maxTrials?: number;
-  /** Train only this trial (then stop): `ganboard run --local`. */
+  /** Train only this queued trial (then stop); another runner may claim it first. */
   onlyTrialId?: string;
-  /** How often the runner proves it is alive (default 2 s). */
+  /**
+   * Train only the trial this creates once the runner is registered (then stop), e.g. with
+   * createClaimedTrial: `ganboard run --local`, whose run no other runner may take.
+   */
+  createTrial?: (runnerId: string) => Promise<ClaimedTrial>;
+  /** How often the runner proves it is alive (default DEFAULT_HEARTBEAT_MS, 2 s). */
   heartbeatMs?: number;
   /** A trial whose heartbeat is older than this is requeued (default two heartbeat periods). */
   staleAfterMs?: number;
   /** A main thread blocked this long (a hung step) stops the heartbeats, so the trial moves on (default 5 min). */
   stallMs?: number;
-  /** Attempts before a trial that keeps losing its runner fails (default 8). */
+  /** Attempts before a trial that keeps losing its runner fails (default DEFAULT_MAX_ATTEMPTS, 8). */
   maxAttempts?: number;
   /** Polling fallback when no NOTIFY arrives (default 5 s). */
   pollMs?: number;
@@ -120,9 +126,11 @@ export class Runner {
   constructor(private readonly opts: RunnerOptions) {
     this.sql = opts.sql;
     this.id = opts.name ?? defaultRunnerId();
-    this.heartbeatMs = opts.heartbeatMs ?? 2_000;
-    this.staleAfterMs = opts.staleAfterMs ?? this.heartbeatMs * 2;
-    this.maxAttempts = opts.maxAttempts ?? 8;
+    // The same defaults the dashboard uses when it requeues dead runners' trials.
+    const lease = trialLeaseSettings({ heartbeatMs: opts.heartbeatMs, staleAfterMs: opts.staleAfterMs, maxAttempts: opts.maxAttempts });
+    this.heartbeatMs = lease.heartbeatMs;
+    this.staleAfterMs = lease.staleAfterMs;
+    this.maxAttempts = lease.maxAttempts;
     this.pollMs = opts.pollMs ?? 5_000;
     this.sweeps = new SweepWork(this.sql, this.id, (level, message) => this.log(level, message));
   }
@@ -169,10 +177,14 @@ export class Runner {
         await this.retry("requeueing stale trials", () =>
           requeueStaleTrials(this.sql, { graceSeconds: this.staleAfterMs / 1000, maxAttempts: this.maxAttempts }),
         );
+        const single = Boolean(this.opts.onlyTrialId || this.opts.createTrial);
         // Queued trials (ad-hoc runs, requeued ones) first, then claim-and-suggest from running sweeps.
-        let trial = await this.retry("claiming a trial", () => claimTrial(this.sql, this.id, { onlyTrialId: this.opts.onlyTrialId }));
+        // An own trial is born claimed; not retried, since a lost reply must not create a second one.
+        let trial = this.opts.createTrial
+          ? await this.opts.createTrial(this.id)
+          : await this.retry("claiming a trial", () => claimTrial(this.sql, this.id, { onlyTrialId: this.opts.onlyTrialId }));
         let sweepsActive = false;
-        if (!trial && !this.opts.onlyTrialId) ({ trial, sweepsActive } = await this.retry("claiming a sweep trial", () => this.sweeps.claimNext()));
+        if (!trial && !single) ({ trial, sweepsActive } = await this.retry("claiming a sweep trial", () => this.sweeps.claimNext()));
         if (!trial) {
           // --once: leave when nothing is queued and no sweep can hand out more.
           if (this.opts.once && !sweepsActive) break;
@@ -185,7 +197,7 @@ export class Runner {
         // A PBT exploit hands back the child trial, which continues here from the copied checkpoint.
         for (let next: ClaimedTrial | null = trial; next; ) next = await this.runTrial(next);
         this.trialsRun++;
-        if (this.opts.onlyTrialId) break;
+        if (single) break;
       }
     } finally {
       await this.heartbeat?.stop();

@@ -1,5 +1,5 @@
 import { Command, Option } from "commander";
-import { connect, migrate, resolveDatabase } from "@ganboard/db";
+import { connect, DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_ATTEMPTS, migrate, resolveDatabase, trialLeaseSettingsFromEnv } from "@ganboard/db";
 import { BACKENDS, type BackendName } from "@ganboard/gan/config";
 import { Runner, withRetry, type RunnerEvent } from "@ganboard/runner";
 import { formatDuration, note, renderBar } from "../lib/terminal.ts";
@@ -91,15 +91,16 @@ export function register(program: Command): void {
     .addHelpText(
       "after",
       "\nCtrl-C or SIGTERM finishes the current step, checkpoints, puts the trial back in the queue and exits;\n" +
-        "a second Ctrl-C exits at once. Timings: GANBOARD_HEARTBEAT_MS (2000), GANBOARD_STALE_AFTER_MS (two heartbeats),\n" +
-        "GANBOARD_POLL_MS (5000), GANBOARD_MAX_ATTEMPTS (8).",
+        `a second Ctrl-C exits at once. Timings: GANBOARD_HEARTBEAT_MS (${DEFAULT_HEARTBEAT_MS}), GANBOARD_STALE_AFTER_MS (two heartbeats),\n` +
+        `GANBOARD_POLL_MS (5000), GANBOARD_MAX_ATTEMPTS (${DEFAULT_MAX_ATTEMPTS}); the dashboard requeues with the same ones.`,
     )
     .action(async (opts: { databaseUrl?: string; backend?: BackendName; once?: boolean; maxTrials?: number; name?: string }) => {
       // A runner started while Postgres restarts (or before it is up) waits for it instead of exiting.
       const startup = { giveUpAfterMs: STARTUP_RETRY_MS, onRetry: (error: unknown, attempt: number, delay: number) => note(`database unavailable (${(error as Error).message}); retry ${attempt} in ${delay} ms`) };
       const database = await withRetry(() => resolveDatabase({ databaseUrl: opts.databaseUrl, handleSignals: false }), startup);
       const connection = connect(database.url, { max: 4, applicationName: "ganboard-runner" });
-      const maxAttempts = process.env.GANBOARD_MAX_ATTEMPTS ? Number(process.env.GANBOARD_MAX_ATTEMPTS) : undefined;
+      // Read where the dashboard reads them, so both agree on which trials are dead.
+      const lease = trialLeaseSettingsFromEnv();
       const runner = new Runner({
         sql: connection.sql,
         databaseUrl: database.url,
@@ -107,10 +108,8 @@ export function register(program: Command): void {
         backend: opts.backend,
         once: opts.once,
         maxTrials: opts.maxTrials,
-        heartbeatMs: msFromEnv("GANBOARD_HEARTBEAT_MS"),
-        staleAfterMs: msFromEnv("GANBOARD_STALE_AFTER_MS"),
+        ...lease,
         pollMs: msFromEnv("GANBOARD_POLL_MS"),
-        maxAttempts,
         onEvent: createRunnerDisplay(),
       });
       let signals = 0;

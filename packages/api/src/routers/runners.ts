@@ -1,10 +1,11 @@
 import { listRunnerViews } from "@ganboard/db";
-import { publicProcedure, router } from "../trpc.ts";
+import { polledProcedure } from "../lib/stale-trials.ts";
+import { router } from "../trpc.ts";
 import { isRunnerOnline } from "./status.ts";
 
 export const runnersRouter = router({
   /** Every runner with its current trial; online/offline as on the status page. */
-  list: publicProcedure.query(async ({ ctx }) => {
+  list: polledProcedure.query(async ({ ctx }) => {
     const now = Date.now();
     const rows = await listRunnerViews(ctx.sql);
     return {

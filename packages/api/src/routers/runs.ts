@@ -18,6 +18,7 @@ import {
 } from "@ganboard/db";
 import { MAX_CHART_POINTS, toColumns, type SeriesColumns } from "../lib/downsample.ts";
 import { assessHealth, type HealthBadge } from "../lib/health.ts";
+import { polledProcedure } from "../lib/stale-trials.ts";
 import { publicProcedure, router } from "../trpc.ts";
 
 /** A run id as the URL carries it: a clear message instead of a Postgres cast error. */
@@ -125,7 +126,7 @@ const maxPoints = z.number().int().min(10).max(5000).default(MAX_CHART_POINTS);
 
 export const runsRouter = router({
   /** Everything the run page shows except logs: the run, its grids, its series and health. */
-  view: publicProcedure.input(z.object({ id: runId, maxPoints })).query(async ({ ctx, input }) => {
+  view: polledProcedure.input(z.object({ id: runId, maxPoints })).query(async ({ ctx, input }) => {
     const [trial] = await getTrialViews(ctx.sql, [input.id]);
     if (!trial) throw notFound(input.id);
     const [samples, series, checkpoint] = await Promise.all([
@@ -144,7 +145,7 @@ export const runsRouter = router({
   }),
 
   /** Several runs for the compare page (unknown ids are reported, not fatal). */
-  compare: publicProcedure
+  compare: polledProcedure
     .input(
       z.object({
         ids: z
@@ -165,7 +166,7 @@ export const runsRouter = router({
     }),
 
   /** Recent runs for the compare page's "Add run" picker. */
-  recent: publicProcedure.input(z.object({ limit: z.number().int().min(1).max(500).default(100) }).optional()).query(async ({ ctx, input }) => {
+  recent: polledProcedure.input(z.object({ limit: z.number().int().min(1).max(500).default(100) }).optional()).query(async ({ ctx, input }) => {
     const rows = await listRecentTrials(ctx.sql, input?.limit ?? 100);
     return rows.map((r) => ({ ...r, title: `${r.sweepName ?? "run"} #${r.number}`, createdAt: r.createdAt.toISOString() }));
   }),

@@ -1,6 +1,6 @@
 import { desc } from "drizzle-orm";
 import { migrationStatus, runners as runnersTable, serverVersion } from "@ganboard/db";
-import { publicProcedure } from "../trpc.ts";
+import { polledProcedure } from "../lib/stale-trials.ts";
 
 /** A runner that has not been seen for this long is shown offline (runners heartbeat every few seconds). */
 export const RUNNER_OFFLINE_AFTER_MS = 30_000;
@@ -34,7 +34,7 @@ export interface SystemStatus {
 }
 
 /** The status page: which database, how far migrated, and which runners are around. */
-export const statusProcedure = publicProcedure.query(async ({ ctx }): Promise<SystemStatus> => {
+export const statusProcedure = polledProcedure.query(async ({ ctx }): Promise<SystemStatus> => {
   const [version, migrations, runnerRows] = await Promise.all([
     serverVersion(ctx.sql),
     migrationStatus(ctx.sql),

@@ -2,6 +2,7 @@ import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { createSweep, getSweep, listSweeps, stopSweep, SweepNotFoundError, sweepEpochObjectives, sweepResultHistories } from "@ganboard/db";
 import { safeParseSweepSpec, type SpecIssue, type SweepSpec } from "@ganboard/sweeps";
+import { polledProcedure } from "../lib/stale-trials.ts";
 import { publicProcedure, router } from "../trpc.ts";
 
 /** Sweep ids are Postgres UUIDs; anything else is refused before it reaches SQL. */
@@ -24,7 +25,7 @@ export type CreateSweepResult = { ok: true; id: string; warnings: SpecIssue[] } 
 
 /** Sweeps: list (home), one sweep with its trials, create (from the form or YAML), stop. */
 export const sweepsRouter = router({
-  list: publicProcedure.query(async ({ ctx }) => {
+  list: polledProcedure.query(async ({ ctx }) => {
     const sweeps = await listSweeps(ctx.sql);
     const histories = await sweepResultHistories(
       ctx.sql,
@@ -48,7 +49,7 @@ export const sweepsRouter = router({
     });
   }),
 
-  get: publicProcedure.input(z.object({ id: SweepId })).query(async ({ ctx, input }) => {
+  get: polledProcedure.input(z.object({ id: SweepId })).query(async ({ ctx, input }) => {
     const sweep = await getSweep(ctx.sql, input.id);
     if (!sweep) throw new TRPCError({ code: "NOT_FOUND", message: `No sweep with id ${input.id}. It may have been deleted; the sweeps list shows every sweep.` });
     const metric = metricOf(sweep.spec);

@@ -37,25 +37,85 @@ const toClaimed = (r: TrialRow): ClaimedTrial => ({
   status: r.status,
 });
 
-/** Adds a queued trial (an ad-hoc run when sweepId is null), numbered next within its sweep, and wakes runners. */
-export async function enqueueTrial(sql: Sql, input: { config: unknown; sweepId?: string | null; parentTrialId?: string | null; exploitEpoch?: number | null }): Promise<{ id: string; number: number }> {
+/** Heartbeat period, grace and retry limit that every runner and the dashboard apply to trial leases. */
+export interface TrialLeaseSettings {
+  /** How often a runner proves it is alive. */
+  heartbeatMs: number;
+  /** A trial whose heartbeat is older than this is requeued. */
+  staleAfterMs: number;
+  /** Attempts before a trial that keeps losing its runner fails. */
+  maxAttempts: number;
+}
+
+export const DEFAULT_HEARTBEAT_MS = 2_000;
+export const DEFAULT_MAX_ATTEMPTS = 8;
+
+/** Fills in the defaults: grace is two heartbeat periods unless given. */
+export function trialLeaseSettings(overrides: Partial<TrialLeaseSettings> = {}): TrialLeaseSettings {
+  const heartbeatMs = overrides.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  return { heartbeatMs, staleAfterMs: overrides.staleAfterMs ?? heartbeatMs * 2, maxAttempts: overrides.maxAttempts ?? DEFAULT_MAX_ATTEMPTS };
+}
+
+/**
+ * The lease settings from GANBOARD_HEARTBEAT_MS, GANBOARD_STALE_AFTER_MS and GANBOARD_MAX_ATTEMPTS
+ * (defaults where unset). Runners and the dashboard both read them here, so they agree on which trials are dead.
+ */
+export function trialLeaseSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): TrialLeaseSettings {
+  const read = (name: string, what: string, valid: (n: number) => boolean): number | undefined => {
+    const raw = env[name];
+    if (!raw) return undefined;
+    const value = Number(raw);
+    if (!valid(value)) throw new Error(`${name} must be ${what} (got "${raw}")`);
+    return value;
+  };
+  const ms = (n: number) => Number.isFinite(n) && n > 0;
+  return trialLeaseSettings({
+    heartbeatMs: read("GANBOARD_HEARTBEAT_MS", "a positive number of milliseconds", ms),
+    staleAfterMs: read("GANBOARD_STALE_AFTER_MS", "a positive number of milliseconds", ms),
+    maxAttempts: read("GANBOARD_MAX_ATTEMPTS", "a positive integer", (n) => Number.isInteger(n) && n >= 1),
+  });
+}
+
+type TrialInput = { config: unknown; sweepId?: string | null; parentTrialId?: string | null; exploitEpoch?: number | null };
+
+/** Inserts a trial numbered next within its sweep; claimed by `runnerId` (attempt 1) when given, else queued. */
+async function insertTrial(sql: Sql, input: TrialInput, runnerId: string | null): Promise<TrialRow> {
   const sweepId = input.sweepId ?? null;
+  const claimed = runnerId !== null;
   return sql.begin(async (tx) => {
     // Numbers are per sweep; NULL sweep ids escape the unique index, so serialise numbering explicitly.
     await tx`select pg_advisory_xact_lock(hashtext(${"ganboard.trial-number:" + (sweepId ?? "adhoc")}))`;
-    const [row] = await tx<{ id: string; number: number }[]>`
-      insert into trials (sweep_id, number, config, parent_trial_id, exploit_epoch)
-      select ${sweepId}::uuid, coalesce(max(number), 0) + 1, ${JSON.stringify(input.config)}::jsonb, ${input.parentTrialId ?? null}::uuid, ${input.exploitEpoch ?? null}::int
+    const [row] = await tx<TrialRow[]>`
+      insert into trials (sweep_id, number, config, parent_trial_id, exploit_epoch, status, runner_id, attempt, heartbeat_at, started_at)
+      select ${sweepId}::uuid, coalesce(max(number), 0) + 1, ${JSON.stringify(input.config)}::jsonb, ${input.parentTrialId ?? null}::uuid, ${input.exploitEpoch ?? null}::int,
+        ${claimed ? "running" : "queued"}::trial_status, ${runnerId}::text, ${claimed ? 1 : 0}::int,
+        case when ${claimed}::boolean then now() end, case when ${claimed}::boolean then now() end
       from trials where sweep_id is not distinct from ${sweepId}::uuid
-      returning id, number`;
-    await tx`select pg_notify(${TRIAL_QUEUE_CHANNEL}, ${row.id})`;
+      returning id, sweep_id, number, config, attempt, status`;
+    // A claimed trial wakes nobody: no other runner may take it.
+    if (!claimed) await tx`select pg_notify(${TRIAL_QUEUE_CHANNEL}, ${row.id})`;
+    else await tx`update runners set current_trial_id = ${row.id}, last_seen_at = now() where id = ${runnerId}`;
     return row;
   });
 }
 
+/** Adds a queued trial (an ad-hoc run when sweepId is null), numbered next within its sweep, and wakes runners. */
+export async function enqueueTrial(sql: Sql, input: TrialInput): Promise<{ id: string; number: number }> {
+  const row = await insertTrial(sql, input, null);
+  return { id: row.id, number: row.number };
+}
+
+/**
+ * Adds a trial that is born claimed by this (registered) runner, so no other runner can take it:
+ * `ganboard run --local` trains its own run even while idle runners wait on the same database.
+ */
+export async function createClaimedTrial(sql: Sql, runnerId: string, input: TrialInput): Promise<ClaimedTrial> {
+  return toClaimed(await insertTrial(sql, input, runnerId));
+}
+
 /**
  * Atomically takes the oldest queued trial for this runner (attempt + 1), or null when none is
- * queued. With `onlyTrialId`, takes that trial or nothing (`ganboard run --local`).
+ * queued. With `onlyTrialId`, takes that trial or nothing.
  */
 export async function claimTrial(sql: Sql, runnerId: string, opts: { onlyTrialId?: string } = {}): Promise<ClaimedTrial | null> {
   return sql.begin(async (tx) => {
