@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import { Command, Option } from "commander";
 import YAML from "yaml";
-import { connect, enqueueTrial, getTrial, migrate, resolveDatabase } from "@ganboard/db";
+import { connect, createClaimedTrial, enqueueTrial, getTrial, migrate, resolveDatabase, trialLeaseSettingsFromEnv } from "@ganboard/db";
 import { BACKENDS, parseTrainConfig, type BackendName } from "@ganboard/gan/config";
 import { Runner } from "@ganboard/runner";
 import { note } from "../lib/terminal.ts";
@@ -29,7 +29,7 @@ export function register(program: Command): void {
     .command("run")
     .description("Queue one training run (no sweep) from a YAML/JSON config and print its id; runners pick it up.")
     .argument("<config>", "training config file, e.g. examples/train-quickstart.yaml")
-    .option("--local", "also train it in this process now, instead of waiting for a runner")
+    .option("--local", "train it in this process now (no other runner can take it), instead of queueing it for a runner")
     .option("--database-url <url>", "Postgres to use (default: DATABASE_URL, else the embedded one)")
     .addOption(new Option("--backend <name>", "with --local: force a training backend").choices([...BACKENDS]))
     .action(async (file: string, opts: { local?: boolean; databaseUrl?: string; backend?: BackendName }) => {
@@ -38,13 +38,29 @@ export function register(program: Command): void {
       const connection = connect(database.url, { max: 4, applicationName: "ganboard-run" });
       try {
         await migrate(connection.sql);
-        const trial = await enqueueTrial(connection.sql, { config });
-        process.stdout.write(`${trial.id}\n`);
         if (!opts.local) {
+          const trial = await enqueueTrial(connection.sql, { config });
+          process.stdout.write(`${trial.id}\n`);
           note(`Queued run #${trial.number}. A runner (\`npx ganboard runner\`, or \`ganboard up\`) will train it.`);
           return;
         }
-        const runner = new Runner({ sql: connection.sql, databaseUrl: database.url, onlyTrialId: trial.id, once: true, backend: opts.backend, onEvent: createRunnerDisplay() });
+        // A queued trial could be claimed first by an idle runner elsewhere (`ganboard up` starts two);
+        // this one is created already claimed by the local runner, once it is registered.
+        let trialId: string | null = null;
+        const runner = new Runner({
+          sql: connection.sql,
+          databaseUrl: database.url,
+          ...trialLeaseSettingsFromEnv(),
+          createTrial: async (runnerId) => {
+            const trial = await createClaimedTrial(connection.sql, runnerId, { config });
+            trialId = trial.id;
+            process.stdout.write(`${trial.id}\n`);
+            return trial;
+          },
+          once: true,
+          backend: opts.backend,
+          onEvent: createRunnerDisplay(),
+        });
         let signals = 0;
         const onSignal = () => (++signals === 1 ? runner.requestShutdown() : process.exit(130));
         process.on("SIGINT", onSignal);
@@ -55,10 +71,15 @@ export function register(program: Command): void {
           process.off("SIGINT", onSignal);
           process.off("SIGTERM", onSignal);
         }
-        const finished = await getTrial(connection.sql, trial.id);
-        if (finished?.status === "failed") {
+        const finished = trialId ? await getTrial(connection.sql, trialId) : null;
+        if (!finished) {
+          process.exitCode = 130;
+          note("interrupted before the run was created: nothing was queued");
+        } else if (finished.status === "failed") {
           process.exitCode = 1;
           note(`run failed: ${finished.error}`);
+        } else if (finished.status === "queued") {
+          note(`interrupted: run #${finished.number} is back in the queue; a runner will resume it from its checkpoint`);
         }
       } finally {
         await connection.close();
