@@ -1,7 +1,8 @@
 /**
  * Runners coordinating through Postgres alone, as real processes training tiny real models:
  * every trial runs exactly once, a killed runner's trial is resumed from its checkpoint with no
- * duplicated or missing steps, cancel and SIGTERM stop promptly, and a bad config fails only itself.
+ * duplicated or missing steps, cancel and SIGTERM stop promptly, a trial whose runners keep dying
+ * gives up after GANBOARD_MAX_ATTEMPTS, and a bad or diverging config fails only itself.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { cancelTrial, enqueueTrial, getTrial } from "@ganboard/db";
@@ -104,6 +105,12 @@ describe("ganboard runner", () => {
     expect(await runner.exited, runner.output()).toBe(0);
     const [ckpt] = await t.sql<{ n: number }[]>`select count(*)::int as n from checkpoints where trial_id = ${id} and reason = 'stop'`;
     expect(ckpt.n).toBe(1);
+    // A final grid shows where it got to, even mid-epoch: written at (or after) the step it stopped at.
+    const [stop] = await t.sql<{ step: number }[]>`select step from checkpoints where trial_id = ${id} and reason = 'stop'`;
+    expect(stop.step).toBeGreaterThan(2);
+    expect((await getTrial(t.sql, id))?.step).toBe(stop.step);
+    const [grid] = await t.sql<{ n: number }[]>`select count(*)::int as n from samples where trial_id = ${id} and step >= ${stop.step}`;
+    expect(grid.n).toBe(1);
   });
 
   it("SIGTERM puts the trial back in the queue and exits 0; a later runner finishes it", async () => {
@@ -115,6 +122,11 @@ describe("ganboard runner", () => {
     expect(await statusOf(id)).toBe("queued");
     const [runner] = await t.sql<{ stopped: boolean }[]>`select stopped_at is not null as stopped from runners where id = 'terminated'`;
     expect(runner.stopped).toBe(true);
+    // Read before the second runner's checkpoints replace it (only the newest three are kept).
+    const stops = await t.sql<{ epoch: number; step: number }[]>`select epoch, step from checkpoints where trial_id = ${id} and reason = 'stop'`;
+    expect(stops).toHaveLength(1);
+    const [stop] = stops;
+    expect(stop.step).toBeGreaterThan(2);
 
     const second = spawnRunner(t.url, home, ["--once", "--name", "finisher"]);
     expect(await second.exited, second.output()).toBe(0);
@@ -122,6 +134,57 @@ describe("ganboard runner", () => {
     expect(trial?.status).toBe("completed");
     expect(trial?.attempt).toBe(2);
     expect(await stepSeries(id)).toEqual({ n: 20, distinct_steps: 20, min: 1, max: 20 });
+    // Attempt 2 resumed from the stop checkpoint, not from step 0.
+    expect(second.output()).toContain(`attempt 2, resuming at step ${stop.step}`);
+    const starts = await t.sql<{ message: string }[]>`select message from trial_logs where trial_id = ${id} and message like 'attempt 2 on %' order by id`;
+    expect(starts.map((l) => l.message)).toEqual([`attempt 2 on finisher: resuming from the checkpoint at epoch ${stop.epoch}, step ${stop.step}`]);
+  });
+
+  it("GANBOARD_MAX_ATTEMPTS=2: a trial whose runner is killed -9 at both attempts fails, saying it gave up", async () => {
+    // Three idle runners: two victims, and one that notices the second death.
+    const names = ["ma-0", "ma-1", "ma-2"];
+    const runners = new Map(names.map((name) => [name, spawnRunner(t.url, home, ["--name", name], { GANBOARD_MAX_ATTEMPTS: "2" })]));
+    await waitFor("the runners to be idle", async () => [...runners.values()].every((r) => /waiting for queued trials/.test(r.output())), 60_000);
+    const { id } = await enqueueTrial(t.sql, { config: tinyConfig({ epochs: 60 }) });
+    for (const attempt of [1, 2]) {
+      const owner = await waitFor(`attempt ${attempt} to be claimed`, async () => {
+        const trial = await getTrial(t.sql, id);
+        return trial?.status === "running" && trial.attempt === attempt && trial.runnerId;
+      }, 20_000, 20);
+      const victim = runners.get(owner)!;
+      victim.child.kill("SIGKILL");
+      await victim.exited;
+      runners.delete(owner);
+    }
+    await waitFor("the trial to fail", async () => (await statusOf(id)) === "failed", 15_000, 50);
+    const trial = await getTrial(t.sql, id);
+    expect(trial?.attempt).toBe(2);
+    expect(trial?.error).toBe("gave up after 2 attempts: the last runner stopped sending heartbeats");
+    expect(trial?.finishedAt).not.toBeNull();
+    // The survivor never trained it and stops cleanly.
+    const [survivor] = [...runners.values()];
+    survivor.child.kill("SIGTERM");
+    expect(await survivor.exited, survivor.output()).toBe(0);
+    expect(survivor.output()).not.toMatch(/attempt 3/);
+  });
+
+  it("a diverging config (NaN) fails that trial with the divergence; the same runner completes the next one", async () => {
+    // Hinge loss at lr 1 with beta2 0 and 4 D steps per G step: NaN at step 1 for seed 0 (checked on
+    // the wasm and cpu backends; divergence at other seeds is chaotic, so the seed is pinned).
+    const diverging = await enqueueTrial(t.sql, {
+      config: tinyConfig({ epochs: 1, batch_size: 1, loss: "hinge", lr_g: 1, lr_d: 1, beta1: 0.999, beta2: 0, d_steps: 4, seed: 0 }),
+    });
+    const next = await enqueueTrial(t.sql, { config: tinyConfig({ epochs: 1 }) });
+    const runner = spawnRunner(t.url, home, ["--once", "--name", "diverger"]);
+    expect(await runner.exited, runner.output()).toBe(0);
+    const failed = await getTrial(t.sql, diverging.id);
+    expect(failed?.status).toBe("failed");
+    expect(failed?.error).toMatch(/^Training diverged at step \d+: (loss_d|loss_g|grad_norm_d|grad_norm_g) is (NaN|-?Infinity) \(try a lower learning rate\)$/);
+    expect(failed?.runnerId).toBe("diverger");
+    expect(runner.output()).toMatch(/trial #\d+ failed: Training diverged at step/);
+    const completed = await getTrial(t.sql, next.id);
+    expect(completed).toMatchObject({ status: "completed", runnerId: "diverger", attempt: 1 });
+    expect(await stepSeries(next.id)).toEqual({ n: 4, distinct_steps: 4, min: 1, max: 4 });
   });
 
   it("an invalid config fails that trial with a readable error; the runner goes on to the next", async () => {
