@@ -44,7 +44,12 @@ export class Heartbeat {
       this.worker.on("message", (message: HeartbeatMessage) => (message.type === "ready" ? resolve() : this.listener?.(message)));
     });
     this.worker.on("error", (error) => this.listener?.({ type: "error", message: `heartbeat thread: ${error.message}` }));
-    this.worker.unref();
+    // Unref'd only once it is up: while the thread boots, the runner may have no other handle (its idle
+    // database sockets closed by a restarting server), and Node would end the process mid-await (exit 13).
+    void this.ready.then(
+      () => this.worker.unref(),
+      () => {},
+    );
     this.ticker = setInterval(() => (this.slots[SLOT.mainTick] = Date.now()), Math.min(1_000, opts.intervalMs));
     this.ticker.unref();
   }
