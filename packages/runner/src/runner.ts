@@ -54,7 +54,7 @@ export interface RunnerOptions {
   createTrial?: (runnerId: string) => Promise<ClaimedTrial>;
   /** How often the runner proves it is alive (default DEFAULT_HEARTBEAT_MS, 2 s). */
   heartbeatMs?: number;
-  /** A trial whose heartbeat is older than this is requeued (default two heartbeat periods). */
+  /** A trial whose heartbeat is older than this is requeued (default 1.75 heartbeat periods). */
   staleAfterMs?: number;
   /** A main thread blocked this long (a hung step) stops the heartbeats, so the trial moves on (default 5 min). */
   stallMs?: number;
@@ -210,8 +210,9 @@ export class Runner {
   /** Sleeps until a NOTIFY says work arrived, the poll interval passes, or shutdown is requested. */
   private waitForWork(): Promise<void> {
     return new Promise((resolve) => {
-      // Idle runners wake every heartbeat period too, to requeue trials whose runner died.
-      const timer = setTimeout(done, Math.min(this.pollMs, this.heartbeatMs));
+      // Idle runners also wake every quarter heartbeat period to requeue trials whose runner died: with
+      // the grace of 1.75 periods, a dead runner's trial is back in the queue within two periods.
+      const timer = setTimeout(done, Math.min(this.pollMs, this.heartbeatMs / 4));
       const self = this;
       function done(): void {
         clearTimeout(timer);

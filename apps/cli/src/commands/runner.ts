@@ -1,5 +1,5 @@
 import { Command, Option } from "commander";
-import { connect, DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_ATTEMPTS, migrate, resolveDatabase, trialLeaseSettingsFromEnv } from "@ganboard/db";
+import { connect, DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_ATTEMPTS, STALE_AFTER_HEARTBEATS, migrate, resolveDatabase, trialLeaseSettingsFromEnv } from "@ganboard/db";
 import { BACKENDS, type BackendName } from "@ganboard/gan/config";
 import { Runner, withRetry, type RunnerEvent } from "@ganboard/runner";
 import { formatDuration, note, renderBar } from "../lib/terminal.ts";
@@ -91,7 +91,7 @@ export function register(program: Command): void {
     .addHelpText(
       "after",
       "\nCtrl-C or SIGTERM finishes the current step, checkpoints, puts the trial back in the queue and exits;\n" +
-        `a second Ctrl-C exits at once. Timings: GANBOARD_HEARTBEAT_MS (${DEFAULT_HEARTBEAT_MS}), GANBOARD_STALE_AFTER_MS (two heartbeats),\n` +
+        `a second Ctrl-C exits at once. Timings: GANBOARD_HEARTBEAT_MS (${DEFAULT_HEARTBEAT_MS}), GANBOARD_STALE_AFTER_MS (${STALE_AFTER_HEARTBEATS} heartbeats),\n` +
         `GANBOARD_POLL_MS (5000), GANBOARD_MAX_ATTEMPTS (${DEFAULT_MAX_ATTEMPTS}); the dashboard requeues with the same ones.`,
     )
     .action(async (opts: { databaseUrl?: string; backend?: BackendName; once?: boolean; maxTrials?: number; name?: string }) => {

@@ -50,10 +50,16 @@ export interface TrialLeaseSettings {
 export const DEFAULT_HEARTBEAT_MS = 2_000;
 export const DEFAULT_MAX_ATTEMPTS = 8;
 
-/** Fills in the defaults: grace is two heartbeat periods unless given. */
+/**
+ * Grace in heartbeat periods. A live trial's heartbeat is at most one period (plus a round trip) old,
+ * and idle runners look every quarter period, so a dead runner's trial is requeued within two periods.
+ */
+export const STALE_AFTER_HEARTBEATS = 1.75;
+
+/** Fills in the defaults: grace is 1.75 heartbeat periods unless given. */
 export function trialLeaseSettings(overrides: Partial<TrialLeaseSettings> = {}): TrialLeaseSettings {
   const heartbeatMs = overrides.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
-  return { heartbeatMs, staleAfterMs: overrides.staleAfterMs ?? heartbeatMs * 2, maxAttempts: overrides.maxAttempts ?? DEFAULT_MAX_ATTEMPTS };
+  return { heartbeatMs, staleAfterMs: overrides.staleAfterMs ?? heartbeatMs * STALE_AFTER_HEARTBEATS, maxAttempts: overrides.maxAttempts ?? DEFAULT_MAX_ATTEMPTS };
 }
 
 /**
