@@ -6,7 +6,7 @@
  * runner kill -9'd (and replaced) every --kill-every seconds, the database stopped and started again
  * every --restart-every minutes, an API client reading all along. At the end the sweep is stopped,
  * the running trials finish, and every trial's points are counted against what it should have:
- * lost and duplicated must both be 0 (exit code 1 otherwise).
+ * lost, duplicated and stale (a step an abandoned attempt left behind) must all be 0 (exit code 1 otherwise).
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -15,6 +15,7 @@ import { parseArgs } from "node:util";
 import { appRouter, createCallerFactory } from "@ganboard/api";
 import { connect, createSweep, maskUrl, migrate, startOrJoinEmbedded, stopSweep, type EmbeddedHandle } from "@ganboard/db";
 import { parseSweepSpec } from "@ganboard/sweeps";
+import { staleAttemptPoints } from "../test/reliability/helpers.ts";
 import { spawnRunner, tinyConfig, type RunnerProcess } from "../test/runner/helpers.ts";
 
 const STEP_KEYS = ["loss_d", "loss_g", "d_real", "d_fake", "d_fake_after", "grad_norm_d", "grad_norm_g"];
@@ -175,6 +176,9 @@ for (const t of trials) {
     problems.push(`trial #${t.number}: ${gridsByTrial.get(t.id) ?? 0} of ${t.epochs} grids`);
   }
 }
+// Two rows for one step cannot exist (primary key); a step whose value an abandoned attempt left behind can.
+const stale = await staleAttemptPoints(api.sql, trials.map((t) => t.id), STEP_KEYS);
+if (stale > 0) problems.push(`${stale} points out of time order: left by an abandoned attempt`);
 const count = (status: string) => trials.filter((t) => t.status === status).length;
 const attempts = trials.reduce<Record<number, number>>((acc, t) => ((acc[t.attempt] = (acc[t.attempt] ?? 0) + 1), acc), {});
 await api.close();
@@ -185,6 +189,6 @@ console.log("");
 console.log(`soak finished after ${minutes} min: ${kills} runner kills, ${restarts} database restarts, ${exitedOnTheirOwn} runners exited on their own, API reads ${apiReads} ok / ${apiFailures} failed (during restarts)`);
 console.log(`trials: ${count("completed")} completed, ${count("failed")} failed, ${count("cancelled")} cancelled, ${trials.length} in all; attempts ${JSON.stringify(attempts)}`);
 for (const t of trials.filter((x) => x.status === "failed")) console.log(`  failed trial #${t.number}: ${t.error}`);
-console.log(`points written ${written} vs expected ${expected}; lost ${lost} / duplicated ${duplicated}; missing grids ${missingGrids}`);
+console.log(`points written ${written} vs expected ${expected}; lost ${lost} / duplicated ${duplicated} (two rows for a step) / stale ${stale} (an abandoned attempt's step surviving); missing grids ${missingGrids}`);
 for (const p of problems.slice(0, 20)) console.log(`  ${p}`);
-process.exit(lost === 0 && duplicated === 0 && missingGrids === 0 && count("failed") === 0 && exitedOnTheirOwn === 0 ? 0 : 1);
+process.exit(lost === 0 && duplicated === 0 && stale === 0 && missingGrids === 0 && count("failed") === 0 && exitedOnTheirOwn === 0 ? 0 : 1);

@@ -15,7 +15,7 @@ import { appRouter, createCallerFactory } from "@ganboard/api";
 import { connect, enqueueTrial, getTrial, maskUrl, migrate, startOrJoinEmbedded, type Sql } from "@ganboard/db";
 import { createTestDatabase, type TestDatabase } from "@ganboard/db/testing";
 import { killLeftoverRunners, spawnRunner, tempHome, tinyConfig, waitFor, type RunnerProcess } from "../runner/helpers.ts";
-import { gridEpochs, range, stepSeries } from "./helpers.ts";
+import { gridEpochs, range, staleAttemptPoints, stepSeries } from "./helpers.ts";
 
 const STEP_KEYS = ["loss_d", "loss_g", "d_real", "d_fake", "d_fake_after", "grad_norm_d", "grad_norm_g"];
 const STEPS_PER_EPOCH = 4; // tinyConfig: 16 faces, batch 4
@@ -57,7 +57,7 @@ describe("on the shared test server", () => {
     const epochs = 120;
     const { id } = await enqueueTrial(t.sql, { config: tinyConfig({ epochs }) });
     // Six runners wait idle; each kill is picked up by one of the others as soon as the trial goes
-    // stale (two heartbeat periods), with no process start in between.
+    // stale (within two heartbeat periods), with no process start in between.
     const runners = new Map<string, RunnerProcess>(range(1, 6).map((i) => [`r${i}`, spawnRunner(t.url, home, ["--max-trials", "1", "--name", `r${i}`])] as const));
     const claimers: string[] = [];
     const moments: string[] = [];
@@ -101,6 +101,8 @@ describe("on the shared test server", () => {
     for (const [n, runner] of logged) expect(runner).toBe([...claimers, finisher][Number(n) - 1]);
     expect(logged.map(([n]) => Number(n))).toEqual([...new Set(logged.map(([n]) => Number(n)))].sort((a, b) => a - b));
     await expectComplete(t.sql, id, epochs);
+    // No step kept a value from one of the five killed attempts past the attempt that resumed it.
+    expect(await staleAttemptPoints(t.sql, [id], STEP_KEYS)).toBe(0);
   });
 
   it("a checkpoint write the database refuses (disk full): that trial fails with the reason, the runner goes on to the next", async () => {

@@ -29,3 +29,18 @@ export async function gridEpochs(sql: Sql, trialId: string): Promise<number[]> {
 }
 
 export const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+/**
+ * Points that an abandoned attempt left behind: within one trial and key, a step whose wall time is
+ * earlier than the step before it. The primary key already makes two rows for one step impossible, so
+ * this is how a step "logged twice" would show: the dead attempt's value surviving the resumed one's.
+ */
+export async function staleAttemptPoints(sql: Sql, trialIds: readonly string[], keys: readonly string[]): Promise<number> {
+  if (trialIds.length === 0) return 0;
+  const [row] = await sql<{ n: number }[]>`
+    select count(*)::int as n from (
+      select wall_time < lag(wall_time) over (partition by trial_id, key order by step) as backwards
+      from metrics where trial_id in ${sql(trialIds)} and key in ${sql(keys)}
+    ) ordered where backwards`;
+  return row.n;
+}
