@@ -1,20 +1,11 @@
 import { Command, Option } from "commander";
-import { connect, DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_ATTEMPTS, STALE_AFTER_HEARTBEATS, migrate, resolveDatabase, trialLeaseSettingsFromEnv } from "@ganboard/db";
+import { connect, DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_ATTEMPTS, STALE_AFTER_HEARTBEATS, migrate, msFromEnv, resolveDatabase, trialLeaseSettingsFromEnv } from "@ganboard/db";
 import { BACKENDS, type BackendName } from "@ganboard/gan/config";
 import { Runner, withRetry, type RunnerEvent } from "@ganboard/runner";
 import { formatDuration, note, renderBar } from "../lib/terminal.ts";
 
 /** How long a starting runner waits for an unreachable database before it gives up. */
 const STARTUP_RETRY_MS = 60_000;
-
-/** Durations tests and impatient users may shorten; defaults suit real training. */
-function msFromEnv(name: string): number | undefined {
-  const raw = process.env[name];
-  if (!raw) return undefined;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number of milliseconds (got "${raw}")`);
-  return value;
-}
 
 /** Renders runner events: a redrawn status line on a terminal, plain log lines otherwise. */
 export function createRunnerDisplay(stream: NodeJS.WriteStream = process.stderr): (event: RunnerEvent) => void {

@@ -62,23 +62,29 @@ export function trialLeaseSettings(overrides: Partial<TrialLeaseSettings> = {}):
   return { heartbeatMs, staleAfterMs: overrides.staleAfterMs ?? heartbeatMs * STALE_AFTER_HEARTBEATS, maxAttempts: overrides.maxAttempts ?? DEFAULT_MAX_ATTEMPTS };
 }
 
+/** A number from an environment variable (undefined when unset), or an error naming the variable and what it must be. */
+function numberFromEnv(env: NodeJS.ProcessEnv, name: string, what: string, valid: (n: number) => boolean): number | undefined {
+  const raw = env[name];
+  if (!raw) return undefined;
+  const value = Number(raw);
+  if (!valid(value)) throw new Error(`${name} must be ${what} (got "${raw}")`);
+  return value;
+}
+
+/** A positive number of milliseconds from an environment variable such as GANBOARD_POLL_MS; undefined when unset. */
+export function msFromEnv(name: string, env: NodeJS.ProcessEnv = process.env): number | undefined {
+  return numberFromEnv(env, name, "a positive number of milliseconds", (n) => Number.isFinite(n) && n > 0);
+}
+
 /**
  * The lease settings from GANBOARD_HEARTBEAT_MS, GANBOARD_STALE_AFTER_MS and GANBOARD_MAX_ATTEMPTS
  * (defaults where unset). Runners and the dashboard both read them here, so they agree on which trials are dead.
  */
 export function trialLeaseSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): TrialLeaseSettings {
-  const read = (name: string, what: string, valid: (n: number) => boolean): number | undefined => {
-    const raw = env[name];
-    if (!raw) return undefined;
-    const value = Number(raw);
-    if (!valid(value)) throw new Error(`${name} must be ${what} (got "${raw}")`);
-    return value;
-  };
-  const ms = (n: number) => Number.isFinite(n) && n > 0;
   return trialLeaseSettings({
-    heartbeatMs: read("GANBOARD_HEARTBEAT_MS", "a positive number of milliseconds", ms),
-    staleAfterMs: read("GANBOARD_STALE_AFTER_MS", "a positive number of milliseconds", ms),
-    maxAttempts: read("GANBOARD_MAX_ATTEMPTS", "a positive integer", (n) => Number.isInteger(n) && n >= 1),
+    heartbeatMs: msFromEnv("GANBOARD_HEARTBEAT_MS", env),
+    staleAfterMs: msFromEnv("GANBOARD_STALE_AFTER_MS", env),
+    maxAttempts: numberFromEnv(env, "GANBOARD_MAX_ATTEMPTS", "a positive integer", (n) => Number.isInteger(n) && n >= 1),
   });
 }
 
